@@ -1,0 +1,1 @@
+"""Training: data, estimators, anchor, preserver, attackers, evaluation (needs the `[train]` extra)."""
