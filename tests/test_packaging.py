@@ -39,10 +39,7 @@ HEAVY_MODULES = (
 
 
 def _heavy_modules_loaded_by(code: str) -> list[str]:
-    probe = (
-        f"import sys, json\n{code}\n"
-        f"print(json.dumps(sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules)))"
-    )
+    probe = f"import sys, json\n{code}\nprint(json.dumps(sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules)))"
     out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 

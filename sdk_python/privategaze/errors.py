@@ -6,7 +6,11 @@ library exceptions are translated at the boundary. CLIs print these as ``Error: 
     PrivateGazeError
     ├── ConfigError            an option or configuration value is invalid (also a ValueError)
     ├── MissingDependencyError an optional dependency is not installed; the message names the extra (an ImportError)
-    └── DatasetError           a dataset path, layout or file cannot be used
+    ├── DatasetError           a dataset path, layout or file cannot be used
+    │   ├── DatasetNotFoundError   a dataset path does not exist (also a FileNotFoundError)
+    │   └── DatasetFormatError     a dataset file is unreadable or its layout is not the expected one
+    └── GeometryError          a geometric input is malformed or degenerate (a zero vector, a wrong shape, a face
+                               behind the camera, a pose that cannot be estimated; also a ValueError)
 """
 
 from __future__ import annotations
@@ -31,3 +35,15 @@ class MissingDependencyError(PrivateGazeError, ImportError):
 
 class DatasetError(PrivateGazeError):
     """A dataset path, layout or file cannot be used."""
+
+
+class DatasetNotFoundError(DatasetError, FileNotFoundError):
+    """A dataset path does not exist; the message says what was expected there."""
+
+
+class DatasetFormatError(DatasetError):
+    """A dataset file is unreadable, or its layout (keys, shapes, dtypes, file names) is not the expected one."""
+
+
+class GeometryError(PrivateGazeError, ValueError):
+    """A geometric input (vector, rotation, camera matrix, landmarks, image) is malformed or degenerate."""

@@ -1,0 +1,139 @@
+"""The embedded synthetic dataset: determinism, identities, geometric gaze, sizes, the contact sheet and its CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from privategaze.errors import ConfigError
+from privategaze.geometry import angular_error_deg
+from privategaze.training.data.arrays import FaceArrays
+from privategaze.training.data.cli import main as data_main
+from privategaze.training.data.sample import FEMALE, MALE
+from privategaze.training.data.sheet import DEFAULT_VIEWS, contact_sheet
+from privategaze.training.data.synthetic.appearance import sample_appearance
+from privategaze.training.data.synthetic.dataset import SyntheticConfig, SyntheticGazeDataset
+from privategaze.training.data.synthetic.domains import DOMAINS
+from privategaze.training.data.synthetic.render import render_faces
+from privategaze.training.data.synthetic.scene import compose_gaze, neutral_scene
+
+
+def _render_views(views_deg, size=96, subject=0):
+    app = sample_appearance(0, DOMAINS["users"], subject)
+    scenes = [neutral_scene().with_gaze(*np.deg2rad(v)) for v in views_deg]
+    return render_faces([app] * len(scenes), scenes, size).astype(np.float32)
+
+
+def test_same_seed_same_bytes_and_other_seed_differs():
+    config = SyntheticConfig(n_subjects=3, images_per_subject=4, size=48)
+    first = SyntheticGazeDataset(config).render_all()
+    second = SyntheticGazeDataset(config).render_all()
+    assert first.images.tobytes() == second.images.tobytes()
+    assert np.array_equal(first.gaze, second.gaze)
+    other = SyntheticGazeDataset(SyntheticConfig(n_subjects=3, images_per_subject=4, size=48, seed=1)).render_all()
+    assert not np.array_equal(first.images, other.images)
+
+
+def test_item_access_matches_batch_render_and_image_blocks_are_stable():
+    config = SyntheticConfig(n_subjects=2, images_per_subject=6, size=40)
+    dataset = SyntheticGazeDataset(config)
+    whole = dataset.render_all()
+    assert np.array_equal(dataset[7].image, whole[7].image)
+    # Image k of a subject is the same picture whatever block a config selects.
+    tail = SyntheticGazeDataset(SyntheticConfig(n_subjects=2, images_per_subject=2, first_image=4, size=40))
+    assert np.array_equal(tail.render_all().images[0], whole.images[4])
+
+
+def test_sample_contract():
+    sample = SyntheticGazeDataset(SyntheticConfig(n_subjects=1, images_per_subject=1, size=32))[0]
+    assert sample.image.shape == (3, 32, 32) and sample.image.dtype == np.float32
+    assert sample.image.min() >= 0.0 and sample.image.max() <= 1.0
+    assert sample.gaze.shape == (2,) and sample.head_pose.shape == (2,)
+    assert sample.gender in (FEMALE, MALE) and sample.domain == "users"
+
+
+def test_subject_appearance_is_fixed_and_domains_do_not_share_subjects():
+    assert sample_appearance(3, DOMAINS["users"], 5) == sample_appearance(3, DOMAINS["users"], 5)
+    users = {sample_appearance(0, DOMAINS["users"], s).iod for s in range(40)}
+    public = {sample_appearance(0, DOMAINS["public"], s).iod for s in range(40)}
+    service = {sample_appearance(0, DOMAINS["service"], s).iod for s in range(40)}
+    assert not (users & public or users & service or public & service)
+
+
+def test_gender_shifts_several_cues_with_overlap():
+    apps = [sample_appearance(0, DOMAINS["service"], s) for s in range(400)]
+    male = [a for a in apps if a.gender == MALE]
+    female = [a for a in apps if a.gender == FEMALE]
+    assert 150 < len(male) < 250
+    for cue in ("head_width", "brow_thickness"):
+        m, f = np.array([getattr(a, cue) for a in male]), np.array([getattr(a, cue) for a in female])
+        assert m.mean() > f.mean()
+        assert m.min() < f.max()  # overlapping populations, not a flag
+    assert np.mean([a.hair_long for a in female]) > np.mean([a.hair_long for a in male]) + 0.4
+
+
+def test_gaze_label_composes_head_and_eye_rotation():
+    pitch, yaw = compose_gaze(0.0, np.deg2rad(20), 0.0, np.deg2rad(10))
+    assert np.isclose(np.rad2deg(yaw), 30, atol=1e-4) and abs(pitch) < 1e-6
+    scene = neutral_scene().with_gaze(*np.deg2rad([10, -15, 5, 20]))
+    assert angular_error_deg(np.array(scene.gaze), np.deg2rad([5, 20])) < 1e-4
+
+
+def test_iris_moves_with_gaze_in_the_labelled_direction():
+    left, right, up, down = _render_views([(0, 0, 0, 25), (0, 0, 0, -25), (0, 0, 20, 0), (0, 0, -20, 0)])
+    ys, xs = np.mgrid[0:96, 0:96]
+    band = (ys > 34) & (ys < 50) & (np.abs(xs - 48) > 8) & (np.abs(xs - 48) < 32)  # both eyes, below the brows
+
+    def centroid(img):
+        w = np.clip(110 - img.mean(-1), 0, None) * band  # iris and pupil are the darkest pixels there
+        return (w * xs).sum() / w.sum(), (w * ys).sum() / w.sum()
+
+    # Positive yaw points the gaze towards image-left (negative x); positive pitch looks up (smaller row).
+    assert centroid(left)[0] < centroid(right)[0] - 1.0
+    assert centroid(up)[1] < centroid(down)[1] - 0.5
+
+
+def test_gaze_only_changes_the_eye_region():
+    straight, looking = _render_views([(0, 0, 0, 0), (0, 0, 10, 20)])
+    changed = np.abs(straight - looking).max(-1) > 8
+    rows = np.nonzero(changed.any(1))[0]
+    assert changed.sum() > 20
+    assert rows.min() > 96 * 0.2 and rows.max() < 96 * 0.5  # only the eye band moves
+
+
+@pytest.mark.parametrize("size", [32, 64, 224, 448])
+def test_any_supported_size_renders(size):
+    images = _render_views([(0, 0, 0, 0)], size=size)
+    assert images.shape == (1, size, size, 3)
+
+
+@pytest.mark.parametrize("bad", [{"size": 16}, {"size": 500}, {"domain": "nope"}, {"n_subjects": 0}])
+def test_bad_config_is_a_typed_error(bad):
+    with pytest.raises(ConfigError):
+        SyntheticConfig(**bad)
+
+
+def test_face_arrays_round_trip(tmp_path):
+    arrays = SyntheticGazeDataset(SyntheticConfig(n_subjects=2, images_per_subject=3, size=32)).render_all()
+    loaded = FaceArrays.load(arrays.save(tmp_path / "faces.npz"))
+    assert np.array_equal(loaded.images, arrays.images) and loaded.domain == arrays.domain
+    assert set(loaded.extras) == set(arrays.extras)
+    assert np.array_equal(arrays.select(arrays.subject == 1).subject, [1, 1, 1])
+
+
+def test_contact_sheet_has_a_cell_per_subject_and_view():
+    sheet = contact_sheet(SyntheticConfig(size=48), n_subjects=3)
+    assert sheet.width >= len(DEFAULT_VIEWS) * 48 and sheet.height >= 3 * 48
+
+
+def test_cli_writes_a_sheet_and_reports_errors(tmp_path, capsys):
+    out = tmp_path / "sheet.png"
+    assert data_main(["--quiet", "sheet", "--subjects", "2", "--size", "40", "--out", str(out)]) == 0
+    with Image.open(out) as image:
+        assert image.size[0] > 0
+    assert data_main(["sheet", "--size", "8", "--out", str(out)]) == 1
+    assert capsys.readouterr().err.startswith("Error: size must be in")
+    with pytest.raises(SystemExit) as usage:
+        data_main(["sheet", "--domain", "nowhere"])
+    assert usage.value.code == 2
