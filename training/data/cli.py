@@ -69,6 +69,39 @@ def _throughput(args: argparse.Namespace) -> int:
     return 0
 
 
+def _probe(args: argparse.Namespace) -> int:
+    from privategaze.training.data.learnability import ProbeConfig, run_probe
+    from privategaze.training.fit import FitConfig
+
+    config = ProbeConfig(size=args.size, seed=args.seed, fit=FitConfig(epochs=args.epochs))
+    report = run_probe(config)
+    for name in ("identity", "identity_eye_band", "gender_unseen_subjects"):
+        row = report[name]
+        log.info(
+            "%-24s %5.1f%% (95%% CI %.1f-%.1f, chance %.1f%%, n=%d)",
+            name,
+            100 * row["accuracy"],
+            100 * row["ci95"][0],
+            100 * row["ci95"][1],
+            100 * row["chance"],
+            row["n_test"],
+        )
+    for name in ("gaze", "gaze_eyes_masked"):
+        row = report[name]
+        log.info(
+            "%-24s %5.2f deg mean error (mean predictor %.2f deg, n=%d)",
+            name,
+            row["mean_error_deg"],
+            row["mean_predictor_error_deg"],
+            row["n_test"],
+        )
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    log.info("Wrote learnability report to %s (%.0f s)", out, report["seconds"])
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pgz-data", description=__doc__)
     add_common_arguments(parser)
@@ -98,6 +131,13 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--count", type=int, default=256)
     speed.add_argument("--out", default=None, help="also write the report as JSON here")
     speed.set_defaults(handler=_throughput)
+
+    probe = sub.add_parser("probe", help="measure identity, gender and gaze learnability with small CNNs")
+    probe.add_argument("--size", type=int, default=64)
+    probe.add_argument("--seed", type=int, default=0)
+    probe.add_argument("--epochs", type=int, default=12)
+    probe.add_argument("--out", default="runs/data/learnability.json")
+    probe.set_defaults(handler=_probe)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""Networks of the method: estimator and attacker backbones, preservers."""
