@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from privategaze.training.attacker import accuracy_report
 from privategaze.training.data.learnability import (
     ProbeConfig,
-    accuracy_report,
     eye_band_rows,
     eye_crop,
     mask_eyes,
@@ -42,7 +42,6 @@ def test_tiny_probe_runs_end_to_end():
         gender_images=2,
         gender_test_subjects=2,
         gaze_test_subjects=1,
-        width=4,
         fit=FitConfig(epochs=1, batch_size=8),
     )
     report = run_probe(config, progress=lambda _: None)

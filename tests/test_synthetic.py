@@ -137,3 +137,18 @@ def test_cli_writes_a_sheet_and_reports_errors(tmp_path, capsys):
     with pytest.raises(SystemExit) as usage:
         data_main(["sheet", "--domain", "nowhere"])
     assert usage.value.code == 2
+
+
+def test_cli_write_h5_is_read_back_by_the_eth_xgaze_loader(tmp_path):
+    from privategaze.training.data.real import ETHXGaze
+
+    args = ["--quiet", "write-h5", "--subjects", "3", "--images", "4", "--size", "48", "--out", str(tmp_path)]
+    assert data_main(args) == 0
+    rendered = SyntheticGazeDataset(SyntheticConfig(n_subjects=3, images_per_subject=4, size=48)).render_all()
+    loaded = ETHXGaze(tmp_path, size=48)
+    assert len(loaded) == 12
+    for i in (0, 5, 11):
+        sample = loaded[i]
+        assert np.array_equal(sample.image, rendered[i].image)
+        assert np.allclose(sample.gaze, rendered.gaze[i]) and sample.gender == rendered.gender[i]
+        assert sample.subject == rendered.subject[i]

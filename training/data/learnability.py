@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from scipy.stats import binomtest
 from torch import nn
 
 from privategaze.geometry import angular_error_deg
+from privategaze.training.attacker import accuracy_report, train_classifier
 from privategaze.training.data.arrays import FaceArrays
 from privategaze.training.data.synthetic.dataset import SyntheticConfig, SyntheticGazeDataset
 from privategaze.training.fit import FitConfig, fit, predict
-from privategaze.training.models.small_cnn import SmallCNN
+from privategaze.training.models.zoo import build_model
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class ProbeConfig:
     gender_images: int = 12
     gender_test_subjects: int = 60
     gaze_test_subjects: int = 12
-    width: int = 16
+    arch: str = "small_cnn"
     fit: FitConfig = field(default_factory=FitConfig)
 
     def to_dict(self) -> dict:
@@ -69,41 +69,17 @@ def mask_eyes(images: np.ndarray) -> np.ndarray:
     return out
 
 
-def accuracy_report(correct: int, total: int, classes: int) -> dict:
-    interval = binomtest(correct, total).proportion_ci(confidence_level=0.95, method="wilson")
-    return {
-        "accuracy": correct / total,
-        "ci95": [interval.low, interval.high],
-        "chance": 1.0 / classes,
-        "n_test": total,
-        "n_classes": classes,
-    }
-
-
-def classify(
-    train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_test: np.ndarray, config: FitConfig, width: int = 16
-) -> dict:
+def classify(train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_test: np.ndarray, config: ProbeConfig) -> dict:
     classes = int(max(y_train.max(), y_test.max()) + 1)
-    model = fit(
-        SmallCNN(classes, width), train, torch.from_numpy(y_train), nn.functional.cross_entropy, config, _epoch_log
-    )
+    model = train_classifier(config.arch, train, y_train, classes, config.fit)
     predicted = predict(model, test).argmax(1).numpy()
     return accuracy_report(int((predicted == y_test).sum()), len(y_test), classes)
 
 
-def regress_gaze(
-    train: FaceArrays, test: FaceArrays, config: FitConfig, transform: Callable = lambda x: x, width: int = 16
-) -> dict:
-    model = fit(
-        SmallCNN(2, width),
-        transform(train.images),
-        torch.from_numpy(train.gaze),
-        nn.functional.l1_loss,
-        config,
-        _epoch_log,
-    )
-    predicted = predict(model, transform(test.images)).numpy()
-    errors = angular_error_deg(predicted, test.gaze)
+def regress_gaze(train: FaceArrays, test: FaceArrays, config: ProbeConfig, transform: Callable = lambda x: x) -> dict:
+    model = build_model(config.arch, 2, seed=config.fit.seed)
+    fit(model, transform(train.images), torch.from_numpy(train.gaze), nn.functional.l1_loss, config.fit, _epoch_log)
+    errors = angular_error_deg(predict(model, transform(test.images)).numpy(), test.gaze)
     baseline = angular_error_deg(np.broadcast_to(train.gaze.mean(0), test.gaze.shape), test.gaze)
     return {
         "mean_error_deg": float(errors.mean()),
@@ -129,10 +105,10 @@ def run_probe(config: ProbeConfig, progress: Callable[[str], None] = log.info) -
     report: dict = {"config": config.to_dict()}
 
     progress("identity from whole faces (held-out images of the same subjects)")
-    report["identity"] = classify(train.images, train.subject, test.images, test.subject, config.fit, config.width)
+    report["identity"] = classify(train.images, train.subject, test.images, test.subject, config)
     progress("identity from the eye band alone")
     report["identity_eye_band"] = classify(
-        eye_crop(train.images), train.subject, eye_crop(test.images), test.subject, config.fit, config.width
+        eye_crop(train.images), train.subject, eye_crop(test.images), test.subject, config
     )
 
     progress("gender of unseen subjects")
@@ -141,14 +117,12 @@ def run_probe(config: ProbeConfig, progress: Callable[[str], None] = log.info) -
     ).render_all()
     unseen = many.subject >= config.gender_subjects - config.gender_test_subjects
     report["gender_unseen_subjects"] = classify(
-        many.images[~unseen], many.gender[~unseen], many.images[unseen], many.gender[unseen], config.fit, config.width
+        many.images[~unseen], many.gender[~unseen], many.images[unseen], many.gender[unseen], config
     )
 
     progress("gaze of unseen subjects, whole faces and with the eyes masked")
     seen = users.subject < config.subjects - config.gaze_test_subjects
-    report["gaze"] = regress_gaze(users.select(seen), users.select(~seen), config.fit, width=config.width)
-    report["gaze_eyes_masked"] = regress_gaze(
-        users.select(seen), users.select(~seen), config.fit, mask_eyes, config.width
-    )
+    report["gaze"] = regress_gaze(users.select(seen), users.select(~seen), config)
+    report["gaze_eyes_masked"] = regress_gaze(users.select(seen), users.select(~seen), config, mask_eyes)
     report["seconds"] = time.perf_counter() - start
     return report

@@ -1,0 +1,77 @@
+"""Trained artefacts on disk: one directory per artefact, weights without pickles, config and metrics as JSON.
+
+Layout under a run root (default ``runs/``)::
+
+    runs/
+      cache/<domain>-<key>.npz           rendered face sets, keyed on their SyntheticConfig
+      estimators/<name>/                 gaze estimators: black boxes (role "blackbox") and surrogates
+      attackers/<name>/                  identity and gender classifiers
+      anchors/<blackbox>/, preservers/<name>/   (the preserver stage)
+
+and inside each artefact directory::
+
+    model.safetensors    the weights (safetensors: loading never executes code)
+    config.json          what built it: kind, architecture, outputs, input size, the data it saw, the fit settings
+    metrics.json         what it measured (written when training completes)
+    train_state.pt       optimiser and random state after the last finished epoch, for resuming
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from privategaze.errors import ConfigError, PrivateGazeError
+from privategaze.training.models.zoo import build_model
+
+WEIGHTS = "model.safetensors"
+CONFIG = "config.json"
+METRICS = "metrics.json"
+TRAIN_STATE = "train_state.pt"
+
+
+class CheckpointError(PrivateGazeError):
+    """A checkpoint directory is missing, incomplete or unreadable."""
+
+
+def save_checkpoint(directory: str | Path, model: nn.Module, config: dict, metrics: dict | None = None) -> Path:
+    """Write weights, config and (optionally) metrics into `directory`; `config` must name `arch` and `num_outputs`."""
+    if "arch" not in config or "num_outputs" not in config:
+        raise ConfigError("a checkpoint config needs 'arch' and 'num_outputs' to rebuild the model")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, directory / WEIGHTS)
+    write_json(directory / CONFIG, config)
+    if metrics is not None:
+        write_json(directory / METRICS, metrics)
+    return directory
+
+
+def load_checkpoint(directory: str | Path) -> tuple[nn.Module, dict]:
+    """Rebuild the model a checkpoint directory describes and load its weights; returns (model in eval mode, config)."""
+    directory = Path(directory)
+    config = read_json(directory / CONFIG)
+    try:
+        model = build_model(config["arch"], int(config["num_outputs"]))
+        model.load_state_dict(load_file(directory / WEIGHTS))
+    except (KeyError, OSError, RuntimeError, SafetensorError) as exc:
+        raise CheckpointError(f"cannot load the model in {directory}: {exc}") from exc
+    return model.eval(), config
+
+
+def write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def read_json(path: Path) -> dict:
+    if not path.exists():
+        raise CheckpointError(f"{path} does not exist: is this a trained artefact directory?")
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"cannot read {path}: {exc}") from exc

@@ -1,0 +1,132 @@
+"""`pgz-train`: train the method's networks (gaze estimators and attackers) on the embedded synthetic data.
+
+Every run writes a self-describing artefact directory (see `privategaze.training.checkpoint`) and a JSON summary,
+resumes from its last finished epoch when re-run, and is reproducible from its seed. Under ``torchrun`` the
+estimator trains data-parallel (DistributedDataParallel, gloo on CPU, NCCL on GPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from privategaze.cli import add_common_arguments, run_command
+from privategaze.training.attacker import TASKS, AttackerConfig, attack
+from privategaze.training.checkpoint import write_json
+from privategaze.training.data.cache import load_or_render
+from privategaze.training.data.synthetic.dataset import SyntheticConfig
+from privategaze.training.estimator import PRESETS, ROLES, estimator_config, train_estimator
+from privategaze.training.fit import FitConfig
+from privategaze.training.models.zoo import ARCHITECTURES, BLACK_BOX_ARCHITECTURES
+
+log = logging.getLogger(__name__)
+
+
+def _distributed() -> bool:
+    """Initialise torch.distributed when launched by torchrun; True on the rank that writes results."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return True
+    import torch
+    from torch import distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return dist.get_rank() == 0
+
+
+def _estimator(args: argparse.Namespace) -> int:
+    writer = _distributed()
+    root = Path(args.runs)
+    archs = BLACK_BOX_ARCHITECTURES if args.arch == "all" else [args.arch]
+    overrides = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size)) if v is not None}
+    summary = {}
+    for arch in archs:
+        config = estimator_config(arch, args.role, args.preset, seed=args.seed, **overrides)
+        if args.images is not None or args.subjects is not None:
+            import dataclasses
+
+            data = dataclasses.replace(
+                config.data,
+                n_subjects=args.subjects or config.data.n_subjects,
+                images_per_subject=args.images or config.data.images_per_subject,
+            )
+            config = dataclasses.replace(config, data=data)
+        summary[config.name] = train_estimator(config, root / "estimators" / config.name, root / "cache")
+    if writer:
+        _write_summary(root / "estimators" / f"summary-{args.role}.json", summary)
+    return 0
+
+
+def _attacker(args: argparse.Namespace) -> int:
+    root = Path(args.runs)
+    # Gender is tested on unseen users, so it needs many users; identity needs many images of each.
+    subjects = args.subjects or (240 if args.task == "gender" else None)
+    images = args.images or (12 if args.task == "gender" else None)
+    data = SyntheticConfig("users", subjects, images, size=args.size, seed=args.seed)
+    arrays = load_or_render(data, root / "cache", show_progress=not args.quiet)
+    fit_config = FitConfig(epochs=args.epochs, seed=args.seed)
+    report = attack(arrays, AttackerConfig(task=args.task, arch=args.arch, fit=fit_config))
+    report["data"] = data.to_dict()
+    log.info(
+        "%s attacker (%s) on raw images: %.1f%% (95%% CI %.1f-%.1f, chance %.1f%%, n=%d, %.0f s)",
+        args.task,
+        args.arch,
+        100 * report["accuracy"],
+        100 * report["ci95"][0],
+        100 * report["ci95"][1],
+        100 * report["chance"],
+        report["n_test"],
+        report["seconds"],
+    )
+    _write_summary(root / "attackers" / f"{args.task}-{args.arch}-raw.json", report)
+    return 0
+
+
+def _write_summary(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(path, data)
+    log.info("Wrote %s", path)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pgz-train", description=__doc__)
+    add_common_arguments(parser)
+    parser.add_argument("--runs", default="runs", help="root directory of trained artefacts (default: runs)")
+    parser.add_argument("--seed", type=int, default=0)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    est = sub.add_parser("estimator", help="train gaze estimators: black boxes (service domain) or a surrogate")
+    est.add_argument("--role", choices=sorted(ROLES), default="blackbox")
+    est.add_argument(
+        "--arch",
+        choices=[*sorted(ARCHITECTURES), "all"],
+        default="resnet18",
+        help="'all' trains the five black-box architectures one after another",
+    )
+    est.add_argument("--preset", choices=sorted(PRESETS), default="quick")
+    est.add_argument("--epochs", type=int, default=None)
+    est.add_argument("--batch-size", type=int, default=None)
+    est.add_argument("--subjects", type=int, default=None, help="override the number of training subjects")
+    est.add_argument("--images", type=int, default=None, help="override the images per training subject")
+    est.set_defaults(handler=_estimator)
+
+    att = sub.add_parser("attacker", help="train an identity or gender attacker on raw images of the users' domain")
+    att.add_argument("--task", choices=TASKS, required=True)
+    att.add_argument("--arch", choices=sorted(ARCHITECTURES), default="resnet18")
+    att.add_argument("--size", type=int, default=48)
+    att.add_argument("--subjects", type=int, default=None)
+    att.add_argument("--images", type=int, default=None)
+    att.add_argument("--epochs", type=int, default=12)
+    att.set_defaults(handler=_attacker)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_command(build_parser(), lambda args: args.handler(args), argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
