@@ -50,7 +50,7 @@ def test_black_box_architectures_are_the_methods_five():
 
 def test_checkpoint_round_trip_without_pickles(tmp_path):
     model = build_model("small_cnn", 3).eval()
-    save_checkpoint(tmp_path, model, {"arch": "small_cnn", "num_outputs": 3, "input_size": 32})
+    save_checkpoint(tmp_path, model, {"kind": "classifier", "arch": "small_cnn", "num_outputs": 3, "input_size": 32})
     loaded, config = load_checkpoint(tmp_path)
     x = torch.rand(2, 3, 32, 32)
     assert torch.equal(model(x), loaded(x)) and config["input_size"] == 32

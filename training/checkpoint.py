@@ -39,9 +39,9 @@ class CheckpointError(PrivateGazeError):
 
 
 def save_checkpoint(directory: str | Path, model: nn.Module, config: dict, metrics: dict | None = None) -> Path:
-    """Write weights, config and (optionally) metrics into `directory`; `config` must name `arch` and `num_outputs`."""
-    if "arch" not in config or "num_outputs" not in config:
-        raise ConfigError("a checkpoint config needs 'arch' and 'num_outputs' to rebuild the model")
+    """Write weights, config and (optionally) metrics into `directory`; `config` must name the `kind` and `arch`."""
+    if "arch" not in config or "kind" not in config:
+        raise ConfigError("a checkpoint config needs 'kind' and 'arch' to rebuild the model")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}

@@ -1,4 +1,4 @@
-"""`pgz-train`: train the method's networks (gaze estimators and attackers) on the embedded synthetic data.
+"""`pgz-train`: train the method's networks (gaze estimators, attackers, preservers) on the embedded synthetic data.
 
 Every run writes a self-describing artefact directory (see `privategaze.training.checkpoint`) and a JSON summary,
 resumes from its last finished epoch when re-run, and is reproducible from its seed. Under ``torchrun`` the
@@ -8,6 +8,7 @@ estimator trains data-parallel (DistributedDataParallel, gloo on CPU, NCCL on GP
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 from collections.abc import Sequence
@@ -15,12 +16,15 @@ from pathlib import Path
 
 from privategaze.cli import add_common_arguments, run_command
 from privategaze.training.attacker import TASKS, AttackerConfig, attack
-from privategaze.training.checkpoint import write_json
+from privategaze.training.checkpoint import CheckpointError, write_json
 from privategaze.training.data.cache import load_or_render
 from privategaze.training.data.synthetic.dataset import SyntheticConfig
 from privategaze.training.estimator import PRESETS, ROLES, estimator_config, train_estimator
 from privategaze.training.fit import FitConfig
+from privategaze.training.models.preservers import PRESERVERS
 from privategaze.training.models.zoo import ARCHITECTURES, BLACK_BOX_ARCHITECTURES
+from privategaze.training.preserver import PRESETS as PRESERVER_PRESETS
+from privategaze.training.preserver import preserver_config, train_preserver
 
 log = logging.getLogger(__name__)
 
@@ -45,15 +49,15 @@ def _estimator(args: argparse.Namespace) -> int:
     summary = {}
     for arch in archs:
         config = estimator_config(arch, args.role, args.preset, seed=args.seed, **overrides)
-        if args.images is not None or args.subjects is not None:
-            import dataclasses
-
+        if args.images is not None or args.subjects is not None or args.size is not None:
             data = dataclasses.replace(
                 config.data,
                 n_subjects=args.subjects or config.data.n_subjects,
                 images_per_subject=args.images or config.data.images_per_subject,
+                size=args.size or config.data.size,
             )
-            config = dataclasses.replace(config, data=data)
+            eval_data = dataclasses.replace(config.eval_data, size=args.size or config.eval_data.size)
+            config = dataclasses.replace(config, data=data, eval_data=eval_data)
         summary[config.name] = train_estimator(config, root / "estimators" / config.name, root / "cache")
     if writer:
         _write_summary(root / "estimators" / f"summary-{args.role}.json", summary)
@@ -85,6 +89,31 @@ def _attacker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _preserver(args: argparse.Namespace) -> int:
+    root = Path(args.runs)
+    names = [f"blackbox-{a}" for a in BLACK_BOX_ARCHITECTURES] if args.blackbox == "all" else [args.blackbox]
+    overrides = {k: v for k, v in (("epochs", args.epochs), ("lr", args.lr)) if v is not None}
+    config = preserver_config(args.arch, args.preset, width=args.width, seed=args.seed, **overrides)
+    if args.ssim_weight is not None:
+        config = dataclasses.replace(config, ssim_weight=args.ssim_weight)
+    surrogate_dir = root / "estimators" / args.surrogate
+    summary = {}
+    for name in names:
+        blackbox_dir = root / "estimators" / name
+        for directory, command in ((blackbox_dir, "--role blackbox"), (surrogate_dir, "--role surrogate")):
+            if not (directory / "config.json").exists():
+                raise CheckpointError(
+                    f"no trained estimator in {directory}; train it first with "
+                    f"`pgz-train estimator {command} --arch ... --preset {args.preset}`"
+                )
+        tag = "" if config.ssim_weight == 75 else f"-ssim{config.ssim_weight:g}"
+        out = root / "preservers" / f"{config.arch}-w{config.width}-{config.size}px{tag}-for-{name}"
+        anchor_dir = root / "anchors" / f"{name}-{config.size}px"
+        summary[out.name] = train_preserver(config, blackbox_dir, surrogate_dir, out, anchor_dir, root / "cache")
+    _write_summary(root / "preservers" / f"summary-{config.arch}-w{config.width}-{config.size}px.json", summary)
+    return 0
+
+
 def _write_summary(path: Path, data: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     write_json(path, data)
@@ -111,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--batch-size", type=int, default=None)
     est.add_argument("--subjects", type=int, default=None, help="override the number of training subjects")
     est.add_argument("--images", type=int, default=None, help="override the images per training subject")
+    est.add_argument("--size", type=int, default=None, help="override the input size (pixels, square)")
     est.set_defaults(handler=_estimator)
 
     att = sub.add_parser("attacker", help="train an identity or gender attacker on raw images of the users' domain")
@@ -121,6 +151,18 @@ def build_parser() -> argparse.ArgumentParser:
     att.add_argument("--images", type=int, default=None)
     att.add_argument("--epochs", type=int, default=12)
     att.set_defaults(handler=_attacker)
+    pre = sub.add_parser("preserver", help="generate the anchor and train a privacy preserver for a black box")
+    pre.add_argument("--blackbox", required=True, help="a trained black box under RUNS/estimators, or 'all' five")
+    pre.add_argument("--surrogate", default="surrogate-resnet18", help="the surrogate under RUNS/estimators")
+    pre.add_argument("--arch", choices=sorted(PRESERVERS), default="mobile")
+    pre.add_argument("--width", type=int, default=None, help="base width (default: the architecture's own)")
+    pre.add_argument("--preset", choices=sorted(PRESERVER_PRESETS), default="quick")
+    pre.add_argument("--epochs", type=int, default=None)
+    pre.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the method's 1e-3)")
+    pre.add_argument(
+        "--ssim-weight", type=float, default=None, help="weight of 1 - MS-SSIM to the anchor (default: the method's 75)"
+    )
+    pre.set_defaults(handler=_preserver)
     return parser
 
 

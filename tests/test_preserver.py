@@ -1,0 +1,179 @@
+"""The preserver stage: architectures and their cost, the loss, anchor generation, training, the deployable module."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from privategaze.errors import ConfigError
+from privategaze.training.anchor import Anchor, AnchorConfig, generate_anchor, quantize
+from privategaze.training.checkpoint import CheckpointError
+from privategaze.training.cli import main as train_main
+from privategaze.training.fit import FitConfig, fit
+from privategaze.training.losses import PreserverLoss, msssim, msssim_window
+from privategaze.training.models.paper_preserver import InstanceNorm
+from privategaze.training.models.preservers import PRESERVERS, build_deployable, build_preserver, cost
+from privategaze.training.preserver import load_preserver, obfuscate, preserver_config
+
+
+def perturb(module: torch.nn.Module, seed: int = 0) -> None:
+    """Give every parameter random values (the mobile output conv starts at zero, which would hide bugs)."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for parameter in module.parameters():
+            parameter.add_(0.1 * torch.randn(parameter.shape, generator=generator))
+
+
+def test_paper_architecture_costs_the_published_66_gflops_at_224():
+    measured = cost(build_deployable("paper", 224, 32), 224)
+    assert measured["flops"] / 1e9 == pytest.approx(66.2, abs=0.05)
+
+
+def test_mobile_architecture_is_at_least_50x_cheaper_at_224():
+    paper = cost(build_deployable("paper", 224, 32), 224)["flops"]
+    mobile = cost(build_deployable("mobile", 224, preserver_config("mobile").width), 224)["flops"]
+    assert mobile <= 1.3e9 and paper / mobile >= 50
+
+
+@pytest.mark.parametrize("arch", sorted(PRESERVERS))
+def test_deployable_module_matches_training_module_and_needs_no_anchor_encoder(arch):
+    anchor = torch.rand(3, 32, 32)
+    model = build_preserver(arch, anchor, 4)
+    perturb(model)
+    x = torch.rand(3, 3, 32, 32)
+    model.eval()
+    with torch.no_grad():
+        image, gaze = model(x)
+        deployed = model.deployable()
+        assert torch.allclose(deployed(x), image, atol=1e-6)
+    assert image.shape == x.shape and gaze.shape == (3, 2)
+    assert float(image.min()) >= 0 and float(image.max()) <= 1
+    assert not any("anchor_encoder" in k for k in deployed.state_dict())
+    # The deployable output depends on the input image (gaze features flow through; tiny at random init).
+    with torch.no_grad():
+        assert float((deployed(x[:1]) - deployed(x[1:2])).abs().max()) > 0
+
+
+def test_mobile_preserver_starts_as_the_anchor():
+    anchor = quantize(np.random.default_rng(0).random((3, 32, 32)))
+    model = build_preserver("mobile", torch.from_numpy(anchor), 4).eval()
+    with torch.no_grad():
+        out = model(torch.rand(2, 3, 32, 32))[0]
+    assert torch.allclose(out, torch.from_numpy(anchor).clamp(1e-3, 1 - 1e-3).expand_as(out), atol=1e-2)
+
+
+def test_instance_norm_matches_torch():
+    norm = InstanceNorm(5)
+    with torch.no_grad():
+        norm.weight.uniform_(0.5, 2)
+        norm.bias.uniform_(-1, 1)
+    reference = torch.nn.InstanceNorm2d(5, affine=True)
+    reference.load_state_dict(norm.state_dict())
+    x = torch.randn(2, 5, 7, 7)
+    assert torch.allclose(norm(x), reference(x), atol=1e-5)
+
+
+def test_bad_preserver_configuration_is_a_config_error():
+    with pytest.raises(ConfigError, match="unknown preserver"):
+        build_deployable("transformer", 32, 4)
+    with pytest.raises(ConfigError, match="multiple of 8"):
+        build_deployable("mobile", 30, 4)
+    with pytest.raises(ConfigError, match="preset"):
+        preserver_config("mobile", "huge")
+
+
+def test_msssim_window_fits_the_image_and_identical_images_score_one():
+    assert msssim_window(224) == (11, 1)
+    assert msssim_window(48) == (3, 1)
+    assert msssim_window(32)[1] > 1
+    x = torch.rand(2, 3, 32, 32)
+    assert float(msssim(x, x)) == pytest.approx(1.0, abs=1e-5)
+    assert float(msssim(x, torch.rand(2, 3, 32, 32))) < 0.5
+
+
+def test_training_with_the_method_loss_pulls_towards_the_anchor_and_keeps_gaze():
+    """A few epochs on tiny random data: the loss and its anchor term must fall."""
+    rng = np.random.default_rng(0)
+    images = (rng.random((64, 32, 32, 3)) * 255).astype(np.uint8)
+    gaze = torch.from_numpy(rng.uniform(-0.3, 0.3, (64, 2)).astype(np.float32))
+    anchor = torch.from_numpy(quantize(rng.random((3, 32, 32))))
+    torch.manual_seed(0)
+    surrogate = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 32 * 32, 2))
+    model = build_preserver("paper", anchor, 4)
+    loss = PreserverLoss(surrogate, anchor)
+    batch = torch.from_numpy(images[:32]).permute(0, 3, 1, 2).float() / 255
+    first, first_similarity = loss(model(batch), gaze[:32]).item(), loss.terms["msssim"]
+    fit(model, images, gaze, loss, FitConfig(epochs=4, batch_size=16, lr=3e-3, shift_px=0))
+    last = loss(model(batch), gaze[:32]).item()
+    assert last < first and loss.terms["msssim"] > first_similarity
+
+
+class FakeBlackBox:
+    """Always answers straight ahead, counting queries."""
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self._queries = 0
+
+    @property
+    def queries(self) -> int:
+        return self._queries
+
+    def query(self, images: np.ndarray) -> np.ndarray:
+        self._queries += len(images)
+        return np.zeros((len(images), 2), np.float32)
+
+
+def fake_surrogate(images: np.ndarray) -> np.ndarray:
+    """Reads its pitch from one pixel, so the disagreement with the fake black box is known for every image."""
+    return np.stack([images[:, 0, 0, 0], np.zeros(len(images))], 1).astype(np.float32)
+
+
+def test_anchor_is_the_best_k_average_and_counts_queries(tmp_path):
+    pool = quantize(np.random.default_rng(1).random((40, 3, 16, 16)))
+    shuffled = np.random.default_rng(2).permutation(40)
+    pool[:, 0, 0, 0] = shuffled / 255  # disagreement grows with this pixel; the best-K average is the K smallest
+    blackbox = FakeBlackBox()
+    anchor = generate_anchor(blackbox, fake_surrogate, pool, AnchorConfig(pool_size=40, k_min=5, k_max=10))
+    assert blackbox.queries == 40 + 6 == anchor.provenance["blackbox_queries"]
+    # Averaging more images raises the averaged pixel, so K = k_min wins.
+    assert anchor.provenance["k"] == 5
+    assert np.array_equal(anchor.image, quantize(pool[np.argsort(shuffled)[:5]].mean(0)))
+    assert anchor.provenance["disagreement_anchor_deg"] < anchor.provenance["disagreement_pool_mean_deg"]
+    anchor.save(tmp_path)
+    loaded = Anchor.load(tmp_path)
+    assert np.array_equal(loaded.image, anchor.image) and loaded.sha256 == anchor.sha256
+    assert json.loads((tmp_path / "anchor.json").read_text())["sha256"] == anchor.sha256
+    with pytest.raises(ConfigError, match="fewer than k_max"):
+        generate_anchor(blackbox, fake_surrogate, pool[:8], AnchorConfig(pool_size=40, k_min=5, k_max=10))
+
+
+def test_pgz_train_preserver_writes_a_loadable_deployable_artefact(tiny_runs):
+    directory = tiny_runs / "preservers" / "mobile-w4-32px-for-blackbox-small_cnn"
+    module, config = load_preserver(directory)
+    assert config["blackbox"] == "blackbox-small_cnn" and config["anchor_sha256"] == Anchor.load(directory).sha256
+    metrics = json.loads((directory / "metrics.json").read_text())
+    assert metrics["anchor_blackbox_queries"] == 32 + 3  # tiny pool (4 x 8) + K in 2..4
+    assert metrics["cost_at_224"]["flops"] <= 1.3e9
+    faces = (np.random.default_rng(0).random((2, 32, 32, 3)) * 255).astype(np.uint8)
+    out = obfuscate(module, faces)
+    assert out.shape == faces.shape and out.dtype == np.uint8
+    summary = json.loads((tiny_runs / "preservers" / "summary-mobile-w4-32px.json").read_text())
+    assert directory.name in summary
+
+
+def test_load_preserver_rejects_other_artefacts(tiny_runs):
+    with pytest.raises(CheckpointError, match="not a preserver"):
+        load_preserver(tiny_runs / "estimators" / "blackbox-small_cnn")
+    with pytest.raises(CheckpointError):
+        load_preserver(tiny_runs / "nowhere")
+
+
+def test_pgz_train_preserver_without_a_black_box_is_a_clear_error(tmp_path, capsys):
+    code = train_main(["--runs", str(tmp_path), "preserver", "--blackbox", "blackbox-vgg11", "--preset", "tiny"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Error:" in err and "pgz-train estimator" in err and "Traceback" not in err

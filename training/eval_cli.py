@@ -1,0 +1,119 @@
+"""`pgz-eval`: the privacy-utility audit of preservers beside raw faces and the classic baselines.
+
+Every black box under RUNS/estimators (blackbox-*) and every surrogate (surrogate-*) is queried, so a preserver
+trained for one black box is also evaluated against the others (transfer). Writes RUNS/audits/<name>/audit.json,
+audit.md (the table), audit_scatter.png and audit_grid.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from privategaze.cli import add_common_arguments, run_command
+from privategaze.errors import ConfigError
+from privategaze.training.anchor import Anchor
+from privategaze.training.audit import PRESETS, TransformSpec, audit_config, run_audit
+from privategaze.training.audit_report import image_grid, write_report
+from privategaze.training.baselines import Baseline, default_baselines
+from privategaze.training.blackbox import LocalBlackBox, as_float_nchw
+from privategaze.training.data.cache import load_or_render
+from privategaze.training.preserver import load_preserver, obfuscate
+
+log = logging.getLogger(__name__)
+
+
+def to_uint8_nhwc(images: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(images.transpose(0, 2, 3, 1) * 255), 0, 255).astype(np.uint8)
+
+
+def baseline_spec(baseline: Baseline, anchor: np.ndarray | None) -> TransformSpec:
+    kind = "anchor" if baseline.kind == "anchor" else "baseline"
+
+    def apply(images: np.ndarray) -> np.ndarray:
+        return to_uint8_nhwc(baseline.apply(as_float_nchw(images), anchor))
+
+    return TransformSpec(baseline.name, kind, apply, {"kind": baseline.kind, "value": baseline.value})
+
+
+def preserver_spec(directory: Path) -> tuple[TransformSpec, dict]:
+    module, config = load_preserver(directory)
+    params = {"path": str(directory), "arch": config["arch"], "width": config["width"]}
+    return TransformSpec(directory.name, "preserver", lambda images: obfuscate(module, images), params), config
+
+
+def estimators_under(root: Path) -> list[LocalBlackBox]:
+    directories = sorted(root.glob("blackbox-*")) + sorted(root.glob("surrogate-*"))
+    return [LocalBlackBox(d) for d in directories if (d / "config.json").exists()]
+
+
+def _audit(args: argparse.Namespace) -> int:
+    root = Path(args.runs)
+    preservers = [preserver_spec(Path(p)) for p in args.preserver]
+    size = args.size or (int(preservers[0][1]["input_size"]) if preservers else None)
+    config = audit_config(args.preset, size, args.seed, attackers=not args.no_attackers)
+    for spec, preserver in preservers:
+        if int(preserver["input_size"]) != config.size:
+            raise ConfigError(f"{spec.name} takes {preserver['input_size']}px faces, the audit {config.size}px")
+    anchor = Anchor.load(Path(args.preserver[0])).image if preservers else None
+    target = preservers[0][1]["blackbox"] if preservers else None
+    estimators = [e for e in estimators_under(root / "estimators") if e.input_size == config.size]
+    if not estimators:
+        raise ConfigError(f"no trained {config.size}px estimator under {root / 'estimators'}; run pgz-train first")
+    baselines = default_baselines(config.size) if args.baselines == "default" else []
+    specs = [
+        TransformSpec("raw", "raw", lambda images: images),
+        *(spec for spec, _ in preservers),
+        *(baseline_spec(b, anchor) for b in baselines if b.kind != "anchor" or anchor is not None),
+    ]
+    log.info("Auditing %d transforms against %d estimators", len(specs), len(estimators))
+
+    def progress(row: dict) -> None:
+        identity = row["identity"]["accuracy"] if row["identity"] else float("nan")
+        gender = row["gender"]["accuracy"] if row["gender"] else float("nan")
+        gaze = row["gaze_error_deg"].get(target) if target else next(iter(row["gaze_error_deg"].values()))
+        log.info(
+            "  %-28s gaze %.2f deg  identity %.1f%%  gender %.1f%%  (%.0f s)",
+            row["name"],
+            gaze,
+            100 * identity,
+            100 * gender,
+            row["seconds"],
+        )
+
+    result = run_audit(specs, estimators, config, anchor, target, root / "cache", progress)
+    out = Path(args.out) if args.out else root / "audits" / (preservers[0][0].name if preservers else "baselines")
+    out.mkdir(parents=True, exist_ok=True)
+    test = load_or_render(config.gaze_data, root / "cache")
+    rows = slice(0, 6)
+    columns = {s.name: as_float_nchw(s.apply(test.images[rows])) for s in specs}
+    image_grid(columns, out / "audit_grid.png", arrows={"raw": test.gaze[rows]})
+    paths = write_report(result, out)
+    log.info("Wrote the audit to %s (%s)", out, ", ".join(p.name for p in [*paths.values(), out / "audit_grid.png"]))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pgz-eval", description=__doc__)
+    add_common_arguments(parser)
+    parser.add_argument("--runs", default="runs", help="root directory of trained artefacts (default: runs)")
+    parser.add_argument("--preserver", action="append", default=[], help="a preserver directory (repeatable)")
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="quick")
+    parser.add_argument("--size", type=int, default=None, help="image size (default: the preset's)")
+    parser.add_argument("--baselines", choices=["default", "none"], default="default")
+    parser.add_argument("--no-attackers", action="store_true", help="gaze and similarity only (fast)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=None, help="output directory (default: RUNS/audits/<first preserver>)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_command(build_parser(), _audit, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

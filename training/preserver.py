@@ -1,0 +1,297 @@
+"""Train a privacy preserver for one black box: anchor generation, then the method's objective, then the deployable.
+
+`train_preserver` queries the black box only through the BlackBox interface (to build the anchor, and to measure
+its error on obfuscated faces at the end), trains against the frozen surrogate, and writes a preserver artefact
+directory whose ``model.safetensors`` is the *deployable* module (raw face in, obfuscated face out, anchor features
+as constants): that is what export consumes, via `load_preserver`, without the training-time modules.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+from torch import nn
+
+from privategaze.errors import ConfigError
+from privategaze.geometry import angular_error_deg
+from privategaze.training.anchor import Anchor, AnchorConfig, generate_anchor
+from privategaze.training.blackbox import LocalBlackBox
+from privategaze.training.checkpoint import (
+    TRAIN_STATE,
+    WEIGHTS,
+    CheckpointError,
+    load_checkpoint,
+    read_json,
+    save_checkpoint,
+)
+from privategaze.training.data.cache import load_or_render
+from privategaze.training.data.synthetic.dataset import SyntheticConfig
+from privategaze.training.fit import FitConfig, fit, to_tensor
+from privategaze.training.losses import PreserverLoss, msssim
+from privategaze.training.models.preservers import PRESERVERS, build_deployable, build_preserver, cost
+
+log = logging.getLogger(__name__)
+KIND = "preserver"
+# The method's optimiser settings: Adam(W) at 1e-3, batch 32; no augmentation (the target is one fixed anchor).
+QUICK_FIT = {"lr": 1e-3, "batch_size": 32, "shift_px": 0}
+
+
+@dataclass(frozen=True)
+class PreserverConfig:
+    """Everything that determines a trained preserver (besides the black box and surrogate it is trained for)."""
+
+    arch: str
+    width: int
+    data: SyntheticConfig
+    pool: SyntheticConfig
+    eval_data: SyntheticConfig
+    anchor: AnchorConfig = field(default_factory=AnchorConfig)
+    fit: FitConfig = field(default_factory=lambda: FitConfig(**QUICK_FIT))
+    ssim_weight: float = 75.0
+
+    def __post_init__(self) -> None:
+        if self.arch not in PRESERVERS:
+            raise ConfigError(f"unknown preserver architecture {self.arch!r}; choose one of {sorted(PRESERVERS)}")
+        if len({self.data.size, self.pool.size, self.eval_data.size}) != 1:
+            raise ConfigError("training, anchor-pool and evaluation images must have the same size")
+        if self.data.domain != "public" or self.pool.domain != "public":
+            raise ConfigError("the preserver and its anchor are trained on public data only (domain 'public')")
+        if self.ssim_weight < 0:
+            raise ConfigError(f"ssim_weight must be >= 0, got {self.ssim_weight}")
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    def to_dict(self) -> dict:
+        return {
+            "arch": self.arch,
+            "width": self.width,
+            "data": self.data.to_dict(),
+            "pool": self.pool.to_dict(),
+            "eval_data": self.eval_data.to_dict(),
+            "anchor": self.anchor.to_dict(),
+            "fit": self.fit.to_dict(),
+            "ssim_weight": self.ssim_weight,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> PreserverConfig:
+        return cls(
+            arch=data["arch"],
+            width=int(data["width"]),
+            data=SyntheticConfig.from_dict(data["data"]),
+            pool=SyntheticConfig.from_dict(data["pool"]),
+            eval_data=SyntheticConfig.from_dict(data["eval_data"]),
+            anchor=AnchorConfig(**data["anchor"]),
+            fit=FitConfig(**data["fit"]),
+            ssim_weight=float(data["ssim_weight"]),
+        )
+
+
+# Sizes of the named configurations. The published one is the authors' (224x224, ~12,000 iterations of 32).
+PRESETS = {
+    "tiny": {"size": 32, "subjects": 4, "images": 8, "pool": (4, 8), "k": (2, 4), "eval": (4, 2), "epochs": 1},
+    "quick": {
+        "size": 48,
+        "subjects": 60,
+        "images": 50,
+        "pool": (50, 10),
+        "k": (15, 49),
+        "eval": (None, 20),
+        "epochs": 8,
+    },
+    "published": {
+        "size": 224,
+        "subjects": None,
+        "images": None,
+        "pool": (50, 10),
+        "k": (15, 49),
+        "eval": (None, 20),
+        "epochs": 30,
+    },
+}
+
+
+def preserver_config(
+    arch: str = "mobile", preset: str = "quick", width: int | None = None, seed: int = 0, **fit_overrides
+) -> PreserverConfig:
+    """The named configuration of a preserver (width defaults to 4 for `tiny`, else the architecture's own)."""
+    from privategaze.training.models.preservers import PUBLISHED_WIDTH
+
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
+    p = PRESETS[preset]
+    size = p["size"]
+    pool_subjects, pool_images = p["pool"]
+    return PreserverConfig(
+        arch=arch,
+        width=width or (4 if preset == "tiny" else PUBLISHED_WIDTH.get(arch, 16)),
+        data=SyntheticConfig("public", p["subjects"], p["images"], size=size, seed=seed),
+        pool=SyntheticConfig("public", pool_subjects, pool_images, first_image=500, size=size, seed=seed),
+        eval_data=SyntheticConfig("users", p["eval"][0], p["eval"][1], first_image=1000, size=size, seed=seed),
+        anchor=AnchorConfig(pool_size=pool_subjects * pool_images, k_min=p["k"][0], k_max=p["k"][1]),
+        fit=FitConfig(
+            **{"epochs": p["epochs"], "lr": 1e-3, "batch_size": 32, "shift_px": 0, "seed": seed, **fit_overrides}
+        ),
+    )
+
+
+def float_predictor(model: nn.Module, batch_size: int = 256):
+    """`model` as a function of float (N, 3, H, W) numpy images -> numpy outputs (no gradients)."""
+
+    @torch.no_grad()
+    def predict(images: np.ndarray) -> np.ndarray:
+        model.eval()
+        parts = [model(torch.from_numpy(images[k : k + batch_size])) for k in range(0, len(images), batch_size)]
+        return torch.cat(parts).numpy()
+
+    return predict
+
+
+@torch.no_grad()
+def obfuscate(deployable: nn.Module, images: np.ndarray, batch_size: int = 128) -> np.ndarray:
+    """Obfuscated uint8 (N, H, W, 3) faces for uint8 (N, H, W, 3) faces: what the device would send."""
+    deployable.eval()
+    out = [
+        deployable(to_tensor(images[k : k + batch_size])).permute(0, 2, 3, 1).mul(255).round().clamp(0, 255)
+        for k in range(0, len(images), batch_size)
+    ]
+    return torch.cat(out).to(torch.uint8).numpy() if out else images[:0].copy()
+
+
+def obtain_anchor(
+    config: PreserverConfig, blackbox: LocalBlackBox, surrogate: nn.Module, anchor_dir: Path, cache_dir
+) -> Anchor:
+    """The anchor for this black box, pool and surrogate: reused from `anchor_dir` when it was built the same way."""
+    expected = {"pool": config.pool.to_dict(), "anchor_config": config.anchor.to_dict(), "surrogate": surrogate.name}
+    if (anchor_dir / "anchor.json").exists():
+        anchor = Anchor.load(anchor_dir)
+        if all(anchor.provenance.get(k) == v for k, v in expected.items()):
+            log.info("Reusing the anchor in %s (sha256 %s)", anchor_dir, anchor.sha256[:12])
+            return anchor
+    pool = load_or_render(config.pool, cache_dir, show_progress=True)
+    pool_float = pool.images.transpose(0, 3, 1, 2).astype(np.float32) / 255
+    anchor = generate_anchor(blackbox, float_predictor(surrogate), pool_float, config.anchor, config.pool.to_dict())
+    anchor = Anchor(anchor.image, {**anchor.provenance, **expected})
+    anchor.save(anchor_dir)
+    return anchor
+
+
+def train_preserver(
+    config: PreserverConfig,
+    blackbox_dir: str | Path,
+    surrogate_dir: str | Path,
+    out_dir: str | Path,
+    anchor_dir: str | Path,
+    cache_dir: str | Path | None = None,
+) -> dict:
+    """Build the anchor, train the preserver, evaluate it on held-out users' faces, save the deployable module."""
+    start = time.perf_counter()
+    out_dir, anchor_dir = Path(out_dir), Path(anchor_dir)
+    blackbox = LocalBlackBox(blackbox_dir)
+    surrogate, surrogate_config = load_checkpoint(surrogate_dir)
+    surrogate.name = surrogate_config.get("name", Path(surrogate_dir).name)
+    if int(surrogate_config["input_size"]) != config.size:
+        raise ConfigError(
+            f"the surrogate takes {surrogate_config['input_size']}px faces, the preserver {config.size}px"
+        )
+    anchor = obtain_anchor(config, blackbox, surrogate, anchor_dir, cache_dir)
+    anchor_queries = anchor.provenance["blackbox_queries"]
+    anchor_tensor = torch.from_numpy(anchor.image)
+    train = load_or_render(config.data, cache_dir, show_progress=True)
+    torch.manual_seed(config.fit.seed)
+    model = build_preserver(config.arch, anchor_tensor, config.width)
+    loss = PreserverLoss(surrogate, anchor_tensor, config.ssim_weight)
+    log.info(
+        "Training a %s preserver (width %d) for %s on %d public faces",
+        config.arch,
+        config.width,
+        blackbox.name,
+        len(train),
+    )
+
+    def progress(epoch: int, value: float) -> None:
+        terms = ", ".join(f"{k} {v:.4f}" for k, v in loss.terms.items())
+        log.info("  epoch %d/%d  loss %.4f  (last step: %s)", epoch + 1, config.fit.epochs, value, terms)
+
+    fit(model, train.images, torch.from_numpy(train.gaze), loss, config.fit, progress, out_dir / TRAIN_STATE)
+    deployable = model.deployable()
+    metrics = evaluate_preserver(deployable, blackbox, surrogate, anchor, config.eval_data, cache_dir)
+    metrics.update(
+        name=out_dir.name,
+        anchor_blackbox_queries=anchor_queries,
+        cost_at_size=cost(deployable, config.size),
+        cost_at_224=cost(build_deployable(config.arch, 224, config.width), 224),
+        seconds=time.perf_counter() - start,
+    )
+    record = {
+        "kind": KIND,
+        "name": out_dir.name,
+        "arch": config.arch,
+        "input_size": config.size,
+        "blackbox": blackbox.name,
+        "surrogate": surrogate.name,
+        "anchor_sha256": anchor.sha256,
+        "anchor_provenance": anchor.provenance,
+        **config.to_dict(),
+    }
+    save_checkpoint(out_dir, deployable, record, metrics)
+    anchor.save(out_dir)
+    log.info(
+        "%s: black box %.2f -> %.2f deg on obfuscated faces, MS-SSIM to anchor %.3f (%.0f s) -> %s",
+        out_dir.name,
+        metrics["blackbox_raw_error_deg"],
+        metrics["blackbox_obfuscated_error_deg"],
+        metrics["msssim_to_anchor"],
+        metrics["seconds"],
+        out_dir,
+    )
+    return metrics
+
+
+def evaluate_preserver(deployable: nn.Module, blackbox, surrogate: nn.Module, anchor: Anchor, data, cache_dir) -> dict:
+    """Gaze error of the black box and surrogate on raw vs obfuscated held-out users' faces; similarity to anchor."""
+    test = load_or_render(data, cache_dir, show_progress=True)
+    obfuscated = obfuscate(deployable, test.images)
+    surrogate_predict = float_predictor(surrogate)
+    floats = {
+        k: v.transpose(0, 3, 1, 2).astype(np.float32) / 255 for k, v in (("raw", test.images), ("obf", obfuscated))
+    }
+    queries = blackbox.queries
+    errors = {
+        "blackbox_raw_error_deg": angular_error_deg(blackbox.query(test.images), test.gaze).mean(),
+        "blackbox_obfuscated_error_deg": angular_error_deg(blackbox.query(obfuscated), test.gaze).mean(),
+        "surrogate_raw_error_deg": angular_error_deg(surrogate_predict(floats["raw"]), test.gaze).mean(),
+        "surrogate_obfuscated_error_deg": angular_error_deg(surrogate_predict(floats["obf"]), test.gaze).mean(),
+    }
+    anchor_batch = torch.from_numpy(anchor.image)[None].expand(len(test), -1, -1, -1)
+    with torch.no_grad():
+        similarity = float(msssim(torch.from_numpy(floats["obf"]), anchor_batch))
+    return {
+        **{k: float(v) for k, v in errors.items()},
+        "msssim_to_anchor": similarity,
+        "eval_n_images": len(test),
+        "eval_blackbox_queries": blackbox.queries - queries,
+    }
+
+
+def load_preserver(directory: str | Path) -> tuple[nn.Module, dict]:
+    """The deployable preserver saved in a preserver artefact directory, in eval mode, and its config."""
+    directory = Path(directory)
+    config = read_json(directory / "config.json")
+    if config.get("kind") != KIND:
+        raise CheckpointError(f"{directory} holds a {config.get('kind', 'unknown')!r} artefact, not a preserver")
+    try:
+        module = build_deployable(config["arch"], int(config["input_size"]), int(config["width"]))
+        module.load_state_dict(load_file(directory / WEIGHTS))
+    except (KeyError, OSError, RuntimeError, SafetensorError) as exc:
+        raise CheckpointError(f"cannot load the preserver in {directory}: {exc}") from exc
+    return module.eval(), config
