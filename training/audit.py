@@ -14,7 +14,6 @@ Transforms map uint8 (N, H, W, 3) faces to uint8 faces: what a device would enco
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -166,12 +165,3 @@ def run_audit(
         "bars": dict(BARS),
         "rows": rows,
     }
-
-
-def with_size(config: AuditConfig, size: int) -> AuditConfig:
-    return dataclasses.replace(
-        config,
-        gaze_data=dataclasses.replace(config.gaze_data, size=size),
-        identity_data=dataclasses.replace(config.identity_data, size=size),
-        gender_data=dataclasses.replace(config.gender_data, size=size),
-    )
