@@ -73,15 +73,14 @@ def _audit(args: argparse.Namespace) -> int:
     log.info("Auditing %d transforms against %d estimators", len(specs), len(estimators))
 
     def progress(row: dict) -> None:
-        identity = row["identity"]["accuracy"] if row["identity"] else float("nan")
-        gender = row["gender"]["accuracy"] if row["gender"] else float("nan")
+        accuracy = {t: f"{100 * row[t]['accuracy']:.1f}%" if row[t] else "-" for t in ("identity", "gender")}
         gaze = row["gaze_error_deg"].get(target) if target else next(iter(row["gaze_error_deg"].values()))
         log.info(
-            "  %-28s gaze %.2f deg  identity %.1f%%  gender %.1f%%  (%.0f s)",
+            "  %-28s gaze %.2f deg  identity %s  gender %s  (%.0f s)",
             row["name"],
             gaze,
-            100 * identity,
-            100 * gender,
+            accuracy["identity"],
+            accuracy["gender"],
             row["seconds"],
         )
 
