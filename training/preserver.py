@@ -22,7 +22,7 @@ from torch import nn
 from privategaze.errors import ConfigError
 from privategaze.geometry import angular_error_deg
 from privategaze.training.anchor import Anchor, AnchorConfig, generate_anchor
-from privategaze.training.blackbox import LocalBlackBox
+from privategaze.training.blackbox import LocalBlackBox, as_float_nchw
 from privategaze.training.checkpoint import (
     TRAIN_STATE,
     WEIGHTS,
@@ -35,7 +35,13 @@ from privategaze.training.data.cache import load_or_render
 from privategaze.training.data.synthetic.dataset import SyntheticConfig
 from privategaze.training.fit import FitConfig, fit, to_tensor
 from privategaze.training.losses import PreserverLoss, msssim
-from privategaze.training.models.preservers import PRESERVERS, build_deployable, build_preserver, cost
+from privategaze.training.models.preservers import (
+    PRESERVERS,
+    PUBLISHED_WIDTH,
+    build_deployable,
+    build_preserver,
+    cost,
+)
 
 log = logging.getLogger(__name__)
 KIND = "preserver"
@@ -124,8 +130,6 @@ def preserver_config(
     arch: str = "mobile", preset: str = "quick", width: int | None = None, seed: int = 0, **fit_overrides
 ) -> PreserverConfig:
     """The named configuration of a preserver (width defaults to 4 for `tiny`, else the architecture's own)."""
-    from privategaze.training.models.preservers import PUBLISHED_WIDTH
-
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
     p = PRESETS[preset]
@@ -262,9 +266,7 @@ def evaluate_preserver(deployable: nn.Module, blackbox, surrogate: nn.Module, an
     test = load_or_render(data, cache_dir, show_progress=True)
     obfuscated = obfuscate(deployable, test.images)
     surrogate_predict = float_predictor(surrogate)
-    floats = {
-        k: v.transpose(0, 3, 1, 2).astype(np.float32) / 255 for k, v in (("raw", test.images), ("obf", obfuscated))
-    }
+    floats = {"raw": as_float_nchw(test.images), "obf": as_float_nchw(obfuscated)}
     queries = blackbox.queries
     errors = {
         "blackbox_raw_error_deg": angular_error_deg(blackbox.query(test.images), test.gaze).mean(),
