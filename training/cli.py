@@ -97,6 +97,7 @@ def _preserver(args: argparse.Namespace) -> int:
     if args.ssim_weight is not None:
         config = dataclasses.replace(config, ssim_weight=args.ssim_weight)
     surrogate_dir = root / "estimators" / args.surrogate
+    tag = "" if config.ssim_weight == 75 else f"-ssim{config.ssim_weight:g}"
     summary = {}
     for name in names:
         blackbox_dir = root / "estimators" / name
@@ -106,11 +107,10 @@ def _preserver(args: argparse.Namespace) -> int:
                     f"no trained estimator in {directory}; train it first with "
                     f"`pgz-train estimator {command} --arch ... --preset {args.preset}`"
                 )
-        tag = "" if config.ssim_weight == 75 else f"-ssim{config.ssim_weight:g}"
         out = root / "preservers" / f"{config.arch}-w{config.width}-{config.size}px{tag}-for-{name}"
         anchor_dir = root / "anchors" / f"{name}-{config.size}px"
         summary[out.name] = train_preserver(config, blackbox_dir, surrogate_dir, out, anchor_dir, root / "cache")
-    _write_summary(root / "preservers" / f"summary-{config.arch}-w{config.width}-{config.size}px.json", summary)
+    _write_summary(root / "preservers" / f"summary-{config.arch}-w{config.width}-{config.size}px{tag}.json", summary)
     return 0
 
 
