@@ -27,6 +27,7 @@ from privategaze.errors import ConfigError
 from privategaze.geometry import angular_error_deg
 from privategaze.training.blackbox import BlackBox, as_float_nchw
 from privategaze.training.checkpoint import CheckpointError
+from privategaze.training.data.sample import images_to_uint8_nhwc
 
 log = logging.getLogger(__name__)
 ANCHOR_PNG = "anchor.png"
@@ -59,7 +60,7 @@ class Anchor:
     @property
     def png(self) -> bytes:
         buffer = io.BytesIO()
-        Image.fromarray(to_uint8_hwc(self.image)).save(buffer, format="PNG")
+        Image.fromarray(images_to_uint8_nhwc(self.image[None])[0]).save(buffer, format="PNG")
         return buffer.getvalue()
 
     @property
@@ -84,10 +85,6 @@ class Anchor:
             raise CheckpointError(f"cannot read the anchor in {directory}: {exc}") from exc
         provenance.pop("sha256", None)
         return cls(image.transpose(2, 0, 1).astype(np.float32) / 255, provenance)
-
-
-def to_uint8_hwc(image: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(np.asarray(image).transpose(1, 2, 0) * 255), 0, 255).astype(np.uint8)
 
 
 def generate_anchor(

@@ -22,20 +22,17 @@ from privategaze.training.audit_report import image_grid, write_report
 from privategaze.training.baselines import Baseline, default_baselines
 from privategaze.training.blackbox import LocalBlackBox, as_float_nchw
 from privategaze.training.data.cache import load_or_render
+from privategaze.training.data.sample import images_to_uint8_nhwc
 from privategaze.training.preserver import load_preserver, obfuscate
 
 log = logging.getLogger(__name__)
-
-
-def to_uint8_nhwc(images: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(images.transpose(0, 2, 3, 1) * 255), 0, 255).astype(np.uint8)
 
 
 def baseline_spec(baseline: Baseline, anchor: np.ndarray | None) -> TransformSpec:
     kind = "anchor" if baseline.kind == "anchor" else "baseline"
 
     def apply(images: np.ndarray) -> np.ndarray:
-        return to_uint8_nhwc(baseline.apply(as_float_nchw(images), anchor))
+        return images_to_uint8_nhwc(baseline.apply(as_float_nchw(images), anchor))
 
     return TransformSpec(baseline.name, kind, apply, {"kind": baseline.kind, "value": baseline.value})
 

@@ -39,3 +39,8 @@ class Sample(NamedTuple):
 def image_from_uint8_hwc(pixels: np.ndarray) -> np.ndarray:
     """Convert an (H, W, 3) uint8 RGB array to the contract's (3, H, W) float32 in [0, 1]."""
     return np.ascontiguousarray(pixels.transpose(2, 0, 1), dtype=np.float32) / np.float32(255.0)
+
+
+def images_to_uint8_nhwc(images: np.ndarray) -> np.ndarray:
+    """The inverse for a batch: float (N, 3, H, W) in [0, 1] -> uint8 (N, H, W, 3), rounded to the nearest level."""
+    return np.clip(np.rint(np.asarray(images).transpose(0, 2, 3, 1) * 255), 0, 255).astype(np.uint8)
