@@ -13,7 +13,7 @@ from privategaze.training.anchor import Anchor, AnchorConfig, generate_anchor, q
 from privategaze.training.checkpoint import CheckpointError
 from privategaze.training.cli import main as train_main
 from privategaze.training.fit import FitConfig, fit
-from privategaze.training.losses import PreserverLoss, msssim, msssim_window
+from privategaze.training.losses import PreserverLoss, SurrogateAugment, msssim, msssim_window
 from privategaze.training.models.paper_preserver import InstanceNorm
 from privategaze.training.models.preservers import PRESERVERS, build_deployable, build_preserver, cost
 from privategaze.training.preserver import load_preserver, obfuscate, preserver_config
@@ -111,6 +111,42 @@ def test_training_with_the_method_loss_pulls_towards_the_anchor_and_keeps_gaze()
     assert last < first and loss.terms["msssim"] > first_similarity
 
 
+def test_surrogate_augmentation_is_random_differentiable_and_identity_at_zero():
+    x = torch.rand(4, 3, 32, 32, requires_grad=True)
+    torch.manual_seed(0)
+    y = SurrogateAugment()(x)
+    y.sum().backward()
+    assert float(x.grad.abs().sum()) > 0
+    y, x = y.detach(), x.detach()
+    assert y.shape == x.shape and float(y.min()) >= 0 and float(y.max()) <= 1
+    assert float((y - x).abs().mean()) > 0.01
+    assert torch.allclose(SurrogateAugment(0, 0, 0, 0, 0, 0, 0)(x), x, atol=1e-5)
+    with pytest.raises(ConfigError, match=">= 0"):
+        SurrogateAugment(noise_std=-0.1)
+
+
+def test_preserver_loss_averages_several_surrogates_and_rejects_unknown_augmentation():
+    anchor = torch.rand(3, 32, 32)
+    x, gaze = torch.rand(2, 3, 32, 32), torch.zeros(2, 2)
+
+    def constant(value: float) -> torch.nn.Module:
+        """A surrogate that always answers `value` for pitch and yaw."""
+
+        class Constant(torch.nn.Module):
+            def forward(self, images):
+                return torch.full((len(images), 2), value)
+
+        return Constant()
+
+    loss = PreserverLoss([constant(0.0), constant(1.0)], anchor)
+    loss((x, gaze), gaze)
+    assert loss.terms["surrogate_l1"] == pytest.approx(0.5)
+    with pytest.raises(ConfigError, match="augmentation"):
+        PreserverLoss(constant(0.0), anchor, augment="mixup")
+    with pytest.raises(ConfigError, match="at least one"):
+        PreserverLoss([], anchor)
+
+
 class FakeBlackBox:
     """Always answers straight ahead, counting queries."""
 
@@ -157,7 +193,7 @@ def test_pgz_train_preserver_writes_a_loadable_deployable_artefact(tiny_runs):
     module, config = load_preserver(directory)
     assert config["blackbox"] == "blackbox-small_cnn" and config["anchor_sha256"] == Anchor.load(directory).sha256
     metrics = json.loads((directory / "metrics.json").read_text())
-    assert metrics["anchor_blackbox_queries"] == 32 + 3  # tiny pool (4 x 8) + K in 2..4
+    assert metrics["anchor_blackbox_queries"] == 32 + 4  # tiny pool (4 x 8) + K in 1..4
     assert metrics["cost_at_224"]["flops"] <= 1.3e9
     faces = (np.random.default_rng(0).random((2, 32, 32, 3)) * 255).astype(np.uint8)
     out = obfuscate(module, faces)

@@ -21,6 +21,7 @@ from privategaze.training.data.cache import load_or_render
 from privategaze.training.data.synthetic.dataset import SyntheticConfig
 from privategaze.training.estimator import PRESETS, ROLES, estimator_config, train_estimator
 from privategaze.training.fit import FitConfig
+from privategaze.training.losses import AUGMENTATIONS
 from privategaze.training.models.preservers import PRESERVERS
 from privategaze.training.models.zoo import ARCHITECTURES, BLACK_BOX_ARCHITECTURES
 from privategaze.training.preserver import PRESETS as PRESERVER_PRESETS
@@ -45,7 +46,9 @@ def _estimator(args: argparse.Namespace) -> int:
     writer = _distributed()
     root = Path(args.runs)
     archs = BLACK_BOX_ARCHITECTURES if args.arch == "all" else [args.arch]
-    overrides = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size)) if v is not None}
+    overrides = {
+        k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size), ("lr", args.lr)) if v is not None
+    }
     summary = {}
     for arch in archs:
         config = estimator_config(arch, args.role, args.preset, seed=args.seed, **overrides)
@@ -96,8 +99,12 @@ def _preserver(args: argparse.Namespace) -> int:
     config = preserver_config(args.arch, args.preset, width=args.width, seed=args.seed, **overrides)
     if args.ssim_weight is not None:
         config = dataclasses.replace(config, ssim_weight=args.ssim_weight)
+    if args.augment is not None:
+        config = dataclasses.replace(config, augment=args.augment)
     surrogate_dir = root / "estimators" / args.surrogate
-    tag = "" if config.ssim_weight == 75 else f"-ssim{config.ssim_weight:g}"
+    # Settings given on the command line name the artefact, so a sweep never overwrites the preset's preserver.
+    tag = f"-ssim{args.ssim_weight:g}" if args.ssim_weight is not None else ""
+    tag += f"-{args.augment}" if args.augment is not None else ""
     summary = {}
     for name in names:
         blackbox_dir = root / "estimators" / name
@@ -138,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--preset", choices=sorted(PRESETS), default="quick")
     est.add_argument("--epochs", type=int, default=None)
     est.add_argument("--batch-size", type=int, default=None)
+    est.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the preset's)")
     est.add_argument("--subjects", type=int, default=None, help="override the number of training subjects")
     est.add_argument("--images", type=int, default=None, help="override the images per training subject")
     est.add_argument("--size", type=int, default=None, help="override the input size (pixels, square)")
@@ -160,7 +168,16 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--epochs", type=int, default=None)
     pre.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the method's 1e-3)")
     pre.add_argument(
-        "--ssim-weight", type=float, default=None, help="weight of 1 - MS-SSIM to the anchor (default: the method's 75)"
+        "--ssim-weight",
+        type=float,
+        default=None,
+        help="weight of 1 - MS-SSIM to the anchor (default: the preset's; the method's 75 in 'published')",
+    )
+    pre.add_argument(
+        "--augment",
+        choices=sorted(AUGMENTATIONS),
+        default=None,
+        help="random transformations of x' before the surrogate (default: the preset's; the method has none)",
     )
     pre.set_defaults(handler=_preserver)
     return parser

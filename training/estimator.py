@@ -73,6 +73,11 @@ PRESETS = {
 }
 
 
+# VGG-11 has no batch normalization: at the default peak learning rate (2e-3) it stays at the mean predictor
+# (21.5 deg on the users, 0.29 rad L1 for six epochs); at 3e-4 it trains to 13.9 deg, the best of the five.
+ARCH_LR = {"vgg11": 3e-4}
+
+
 def estimator_config(arch: str, role: str, preset: str = "quick", seed: int = 0, **fit_overrides) -> EstimatorConfig:
     """The named configuration for an estimator of `arch` in `role`."""
     if preset not in PRESETS:
@@ -85,7 +90,9 @@ def estimator_config(arch: str, role: str, preset: str = "quick", seed: int = 0,
     eval_data = SyntheticConfig(
         "users", p["eval_subjects"], p["eval_images"], first_image=1000, size=p["size"], seed=seed
     )
-    fit_config = FitConfig(**{"epochs": p["epochs"], "seed": seed, **fit_overrides})
+    fit_config = FitConfig(
+        **{"epochs": p["epochs"], "seed": seed, "lr": ARCH_LR.get(arch, FitConfig.lr), **fit_overrides}
+    )
     return EstimatorConfig(arch=arch, role=role, data=data, eval_data=eval_data, fit=fit_config)
 
 

@@ -1,7 +1,13 @@
-"""The preserver's training objective (the method's, unchanged): gaze through the surrogate, gaze through the
-auxiliary head, and similarity to the anchor.
+"""The preserver's training objective: gaze through the surrogate(s), gaze through the auxiliary head, and
+similarity to the anchor.
 
-    loss = L1(G_w(x'), g) + L1(head(z), g) + w * (1 - MS-SSIM(x', anchor)),   w = 75 in the method
+    loss = mean_s L1(G_w^s(T(x')), g) + L1(head(z), g) + w * (1 - MS-SSIM(x', anchor)),   w = 75 in the method
+
+With one surrogate and no augmentation (T = identity) this is the method's loss, unchanged. Two optional changes
+make the gaze painted onto the anchor transfer to a black box the preserver never sees (see `SurrogateAugment`):
+several surrogates of different architectures (their L1 terms averaged), and random image transformations T
+applied to x' before the surrogates only (expectation over transformations), so that the generator cannot satisfy
+the surrogate with small, model-specific pixel patterns that a different network would not read as gaze.
 
 MS-SSIM is pytorch-msssim's. Its implementation needs the smaller image side to exceed ``(win_size - 1) * 16``
 (four downsamplings), so the 11-pixel window of the published 224x224 setting shrinks to the largest odd window the
@@ -11,11 +17,15 @@ image allows (3 at 48x48), and images of 32 pixels or less are upsampled until a
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 from pytorch_msssim import ms_ssim
 from torch import nn
 from torch.nn import functional
+from torchvision.transforms.v2 import functional as tvf
+
+from privategaze.errors import ConfigError
 
 
 def msssim_window(size: int) -> tuple[int, int]:
@@ -35,19 +45,87 @@ def msssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return ms_ssim(x, y, data_range=1.0, win_size=win)
 
 
+class SurrogateAugment(nn.Module):
+    """Random, differentiable image transformations of the obfuscated faces before the surrogates see them.
+
+    Per image: a small affine jitter (shift, scale, roll: the misalignment a face normalizer leaves), a brightness
+    and contrast change, and sensor noise; per batch: a Gaussian blur of random strength. Amounts are fractions of
+    the image side and of the [0, 1] range, so one setting serves every input size. torchvision's v2 transforms
+    draw one set of parameters per call (per batch); the affine and photometric parts are drawn per image here,
+    which gives the expectation over transformations far more samples per step.
+    """
+
+    def __init__(
+        self,
+        shift: float = 0.03,
+        scale: float = 0.05,
+        roll_deg: float = 4.0,
+        brightness: float = 0.1,
+        contrast: float = 0.15,
+        noise_std: float = 0.02,
+        blur_sigma_frac: float = 0.012,
+    ) -> None:
+        super().__init__()
+        if min(shift, scale, roll_deg, brightness, contrast, noise_std, blur_sigma_frac) < 0:
+            raise ConfigError("augmentation amounts must be >= 0")
+        self.shift, self.scale, self.roll = shift, scale, math.radians(roll_deg)
+        self.brightness, self.contrast, self.noise_std = brightness, contrast, noise_std
+        self.blur_sigma_frac = blur_sigma_frac
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        n, _, h, _ = images.shape
+        device = images.device
+
+        def uniform(amount: float, *shape: int) -> torch.Tensor:
+            return (torch.rand(n, *shape, device=device) * 2 - 1) * amount
+
+        angle = uniform(self.roll)
+        zoom = 1 + uniform(self.scale)
+        cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+        theta = torch.stack([torch.stack([cos, -sin], 1), torch.stack([sin, cos], 1)], 1)
+        theta = torch.cat([theta, uniform(2 * self.shift, 2, 1)], 2)
+        grid = functional.affine_grid(theta, list(images.shape), align_corners=False)
+        images = functional.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        sigma = float(torch.rand(())) * self.blur_sigma_frac * h
+        if sigma > 0.2:
+            kernel = 2 * math.ceil(2 * sigma) + 1
+            images = tvf.gaussian_blur(images, [kernel, kernel], [sigma, sigma])
+        mean = images.mean(dim=(1, 2, 3), keepdim=True)
+        images = (images - mean) * (1 + uniform(self.contrast, 1, 1, 1)) + mean + uniform(self.brightness, 1, 1, 1)
+        images = images + torch.randn_like(images) * torch.rand(n, 1, 1, 1, device=device) * self.noise_std
+        return images.clamp(0, 1)
+
+
+AUGMENTATIONS = {"none": None, "eot": SurrogateAugment}
+
+
 class PreserverLoss:
     """Callable ``(model output, gaze) -> loss`` for `fit`; keeps the last step's terms in `terms`."""
 
-    def __init__(self, surrogate: nn.Module, anchor: torch.Tensor, ssim_weight: float = 75.0) -> None:
-        self.surrogate = surrogate.eval().requires_grad_(False)
+    def __init__(
+        self,
+        surrogates: nn.Module | Sequence[nn.Module],
+        anchor: torch.Tensor,
+        ssim_weight: float = 75.0,
+        augment: str = "none",
+    ) -> None:
+        if augment not in AUGMENTATIONS:
+            raise ConfigError(f"unknown surrogate augmentation {augment!r}; choose one of {sorted(AUGMENTATIONS)}")
+        surrogates = [surrogates] if isinstance(surrogates, nn.Module) else list(surrogates)
+        if not surrogates:
+            raise ConfigError("the preserver loss needs at least one surrogate")
+        self.surrogates = [s.eval().requires_grad_(False) for s in surrogates]
         self.anchor = anchor.reshape(1, 3, *anchor.shape[-2:])
         self.ssim_weight = ssim_weight
+        augmentation = AUGMENTATIONS[augment]
+        self.augment = augmentation() if augmentation is not None else None
         self.terms: dict[str, float] = {}
 
     def __call__(self, output: tuple[torch.Tensor, torch.Tensor], gaze: torch.Tensor) -> torch.Tensor:
         image, auxiliary = output
         anchor = self.anchor.to(image.device)
-        surrogate_l1 = functional.l1_loss(self.surrogate(image), gaze)
+        seen = self.augment(image) if self.augment is not None else image
+        surrogate_l1 = torch.stack([functional.l1_loss(s(seen), gaze) for s in self.surrogates]).mean()
         auxiliary_l1 = functional.l1_loss(auxiliary, gaze)
         similarity = msssim(image, anchor.expand_as(image))
         self.terms = {
