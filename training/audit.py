@@ -40,12 +40,18 @@ BARS = {"gaze_margin_deg": 1.0, "identity_margin": 0.05, "gender_max": 0.60}
 
 @dataclass(frozen=True)
 class TransformSpec:
-    """A named transform of uint8 faces; `kind` is raw, preserver, baseline or anchor."""
+    """A named transform of uint8 faces; `kind` is raw, preserver, baseline or anchor.
+
+    A preserver names the black box it was trained for (`target`, on which its gaze bar is checked) and its own
+    `anchor`, so preservers for different black boxes share one audit (and one set of raw and baseline attackers).
+    """
 
     name: str
     kind: str
     apply: Transform
     params: dict = field(default_factory=dict)
+    target: str | None = None
+    anchor: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -119,10 +125,12 @@ def audit_transform(spec: TransformSpec, config: AuditConfig, estimators, anchor
     start = time.perf_counter()
     test = load_or_render(config.gaze_data, cache_dir)
     transformed = spec.apply(test.images)
+    anchor = spec.anchor if spec.anchor is not None else anchor
     row = {
         "name": spec.name,
         "kind": spec.kind,
         "params": spec.params,
+        "target_blackbox": spec.target,
         "gaze_error_deg": gaze_errors(transformed, test.gaze, estimators),
         "ms_ssim_to_anchor": similarity_to_anchor(transformed, anchor) if anchor is not None else None,
         "identity": None,

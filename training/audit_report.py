@@ -71,11 +71,13 @@ def _accuracy(row: Mapping[str, Any], task: str) -> float | None:
 def meets_bars(
     row: Mapping[str, Any], raw_row: Mapping[str, Any] | None, bars: Mapping[str, float], target: str | None
 ) -> bool | None:
-    """Whether `row` keeps gaze (within the margin of raw on `target`) and hides identity and gender.
+    """Whether `row` keeps gaze (within the margin of raw on its own target black box, else on `target`) and hides
+    identity and gender.
 
     Returns None when a figure the decision needs (a gaze error, an attacker accuracy, a chance level, a bar) is
     missing.
     """
+    target = row.get("target_blackbox") or target
     try:
         gaze = row["gaze_error_deg"][target]
         raw_gaze = raw_row["gaze_error_deg"][target]
@@ -107,8 +109,8 @@ def _legend(result: Mapping[str, Any], target: str | None) -> str:
         "Gaze errors are mean angular errors in degrees of each estimator on the transformed images. Identity and "
         "gender are the accuracies (%, with 95% Wilson interval) of attackers trained on transformed images with true "
         "labels; identity chance is 1 / number of subjects, gender chance 50% (two classes). A transform meets the "
-        "bars when its "
-        f"gaze error on {target or '(no target)'} is at most raw + {_fmt(bars.get('gaze_margin_deg'), 'g')} deg, "
+        "bars when its gaze error on the black box it was made for (column 'for'; "
+        f"{target or '(no target)'} when empty) is at most raw + {_fmt(bars.get('gaze_margin_deg'), 'g')} deg, "
         f"identity accuracy at most chance + {_fmt(bars.get('identity_margin'), 'g', 100)} points, and gender "
         f"accuracy at most {_fmt(bars.get('gender_max'), 'g', 100)}%; '-' means a figure is missing."
     )
@@ -118,14 +120,14 @@ def markdown_table(result: Mapping[str, Any]) -> str:
     """A legend paragraph and a Markdown table with one line per transform."""
     rows, names, target = _check_result(result), estimators(result), _target(result)
     raw, bars = _raw_row(rows), result.get("bars") or {}
-    header = ["name", "kind", *(f"{n} (deg)" for n in names), "identity %", "id. chance %", "gender %"]
+    header = ["name", "kind", "for", *(f"{n} (deg)" for n in names), "identity %", "id. chance %", "gender %"]
     header += ["MS-SSIM to anchor", "meets bars"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         errors = row.get("gaze_error_deg") or {}
         chance = (row.get("identity") or {}).get("chance")
         verdict = {True: "yes", False: "no", None: "-"}[meets_bars(row, raw, bars, target)]
-        cells = [str(row["name"]), str(row.get("kind", "-"))]
+        cells = [str(row["name"]), str(row.get("kind", "-")), str(row.get("target_blackbox") or "")]
         cells += [_fmt(errors.get(n), ".2f") for n in names]
         cells += [_attacker_cell(row.get("identity")), _fmt(chance, ".1f", 100), _attacker_cell(row.get("gender"))]
         cells += [_fmt(row.get("ms_ssim_to_anchor"), ".3f"), verdict]
@@ -181,7 +183,9 @@ def _panel(
         ax.axvline(chances[0], color="0.35", ls=":", lw=1, label="attacker chance")
     points = []
     for kind, (colour, marker, size, zorder) in KIND_STYLES.items():
-        chosen = [r for r in rows if r.get("kind") == kind and _accuracy(r, task) is not None]
+        # A preserver made for another black box has its own bar; it is in the table, not on this target's axes.
+        chosen = [r for r in rows if r.get("kind") == kind and r.get("target_blackbox") in (None, target)]
+        chosen = [r for r in chosen if _accuracy(r, task) is not None]
         chosen = [r for r in chosen if (r.get("gaze_error_deg") or {}).get(target) is not None]
         xs = [_accuracy(r, task) * 100 for r in chosen]
         ys = [r["gaze_error_deg"][target] for r in chosen]

@@ -40,7 +40,15 @@ def baseline_spec(baseline: Baseline, anchor: np.ndarray | None) -> TransformSpe
 def preserver_spec(directory: Path) -> tuple[TransformSpec, dict]:
     module, config = load_preserver(directory)
     params = {"path": str(directory), "arch": config["arch"], "width": config["width"]}
-    return TransformSpec(directory.name, "preserver", lambda images: obfuscate(module, images), params), config
+    spec = TransformSpec(
+        directory.name,
+        "preserver",
+        lambda images: obfuscate(module, images),
+        params,
+        target=config["blackbox"],
+        anchor=Anchor.load(directory).image,
+    )
+    return spec, config
 
 
 def estimators_under(root: Path) -> list[LocalBlackBox]:
@@ -71,11 +79,12 @@ def _audit(args: argparse.Namespace) -> int:
 
     def progress(row: dict) -> None:
         accuracy = {t: f"{100 * row[t]['accuracy']:.1f}%" if row[t] else "-" for t in ("identity", "gender")}
-        gaze = row["gaze_error_deg"].get(target) if target else next(iter(row["gaze_error_deg"].values()))
+        on = row["target_blackbox"] or target or next(iter(row["gaze_error_deg"]))
         log.info(
-            "  %-28s gaze %.2f deg  identity %s  gender %s  (%.0f s)",
+            "  %-28s gaze on %s %.2f deg  identity %s  gender %s  (%.0f s)",
             row["name"],
-            gaze,
+            on,
+            row["gaze_error_deg"][on],
             accuracy["identity"],
             accuracy["gender"],
             row["seconds"],
