@@ -12,11 +12,13 @@ from privategaze.errors import ConfigError
 from privategaze.training.anchor import Anchor, AnchorConfig, generate_anchor, quantize
 from privategaze.training.checkpoint import CheckpointError
 from privategaze.training.cli import main as train_main
+from privategaze.training.data.arrays import FaceArrays
 from privategaze.training.fit import FitConfig, fit
 from privategaze.training.losses import PreserverLoss, SurrogateAugment, msssim, msssim_window
 from privategaze.training.models.paper_preserver import InstanceNorm
 from privategaze.training.models.preservers import PRESERVERS, build_deployable, build_preserver, cost
 from privategaze.training.preserver import load_preserver, obfuscate, preserver_config
+from privategaze.training.selection import EpochSelection
 
 
 def perturb(module: torch.nn.Module, seed: int = 0) -> None:
@@ -120,7 +122,7 @@ def test_surrogate_augmentation_is_random_differentiable_and_identity_at_zero():
     y, x = y.detach(), x.detach()
     assert y.shape == x.shape and float(y.min()) >= 0 and float(y.max()) <= 1
     assert float((y - x).abs().mean()) > 0.01
-    assert torch.allclose(SurrogateAugment(0, 0, 0, 0, 0, 0, 0)(x), x, atol=1e-5)
+    assert torch.allclose(SurrogateAugment(0, 0, 0, 0, 0, 0, 0, 0, 0)(x), x, atol=1e-5)
     with pytest.raises(ConfigError, match=">= 0"):
         SurrogateAugment(noise_std=-0.1)
 
@@ -213,3 +215,46 @@ def test_pgz_train_preserver_without_a_black_box_is_a_clear_error(tmp_path, caps
     code = train_main(["--runs", str(tmp_path), "preserver", "--blackbox", "blackbox-vgg11", "--preset", "tiny"])
     err = capsys.readouterr().err
     assert code == 1 and "Error:" in err and "pgz-train estimator" in err and "Traceback" not in err
+
+
+class ScriptedBlackBox(FakeBlackBox):
+    """Answers every image with the pitch set in `answer`: the epoch selection's error is then known."""
+
+    answer = 0.0
+
+    def query(self, images: np.ndarray) -> np.ndarray:
+        super().query(images)
+        return np.tile(np.float32([self.answer, 0.0]), (len(images), 1))
+
+
+def test_epoch_selection_keeps_the_epoch_the_black_box_reads_best_and_survives_a_restart(tmp_path):
+    n = 5
+    validation = FaceArrays(
+        images=np.zeros((n, 8, 8, 3), np.uint8),
+        gaze=np.zeros((n, 2), np.float32),
+        head_pose=np.zeros((n, 2), np.float32),
+        subject=np.arange(n),
+        gender=np.zeros(n, np.int64),
+        domain="public",
+    )
+    blackbox = ScriptedBlackBox()
+    selection = EpochSelection(blackbox, validation, first_epoch=2, state_dir=tmp_path)
+    identity = lambda images: images  # noqa: E731
+    assert selection.update(1, identity, {"w": torch.zeros(1)}) is None and blackbox.queries == 0
+    for epoch, pitch in ((2, 0.3), (3, 0.1), (4, 0.2)):
+        blackbox.answer = pitch
+        error = selection.update(epoch, identity, {"w": torch.full((1,), float(epoch))})
+        assert error == pytest.approx(np.degrees(pitch), rel=1e-4)
+    assert selection.best_epoch == 3 and float(selection.best_state["w"]) == 3.0
+    assert selection.queries == blackbox.queries == 3 * n
+    again = EpochSelection(blackbox, validation, first_epoch=2, state_dir=tmp_path)
+    assert again.best_epoch == 3 and float(again.best_state["w"]) == 3.0 and again.queries == 3 * n
+    assert again.summary()["errors_deg"].keys() == {"2", "3", "4"}
+
+
+def test_surrogate_augmentation_turns_about_half_the_images_grey():
+    torch.manual_seed(0)
+    colour_only = SurrogateAugment(0, 0, 0, 0, 0, 0, 0, channel_gain=0, grey_probability=0.5)
+    out = colour_only(torch.rand(400, 3, 8, 8))
+    grey = (out.amax(dim=1) - out.amin(dim=1)).flatten(1).amax(dim=1) < 1e-6
+    assert 0.4 < float(grey.float().mean()) < 0.6
