@@ -1,13 +1,12 @@
-"""The preserver's training objective: gaze through the surrogate(s), gaze through the auxiliary head, and
-similarity to the anchor.
+"""The preserver's training objective: gaze through the surrogate, gaze through the auxiliary head, and similarity
+to the anchor.
 
-    loss = mean_s L1(G_w^s(T(x')), g) + L1(head(z), g) + w * (1 - MS-SSIM(x', anchor)),   w = 75 in the method
+    loss = L1(G_w(T(x')), g) + L1(head(z), g) + w * (1 - MS-SSIM(x', anchor)),   w = 75 in the method
 
-With one surrogate and no augmentation (T = identity) this is the method's loss, unchanged. Two optional changes
-make the gaze painted onto the anchor transfer to a black box the preserver never sees (see `SurrogateAugment`):
-several surrogates of different architectures (their L1 terms averaged), and random image transformations T
-applied to x' before the surrogates only (expectation over transformations), so that the generator cannot satisfy
-the surrogate with small, model-specific pixel patterns that a different network would not read as gaze.
+With no augmentation (T = identity) this is the method's loss, unchanged. With `augment="eot"`, T is a random image
+transformation applied to x' before the surrogate only (expectation over transformations, see `SurrogateAugment`),
+so that the generator cannot satisfy the surrogate with small, model-specific pixel patterns that a black box it
+never sees would not read as gaze.
 
 MS-SSIM is pytorch-msssim's. Its implementation needs the smaller image side to exceed ``(win_size - 1) * 16``
 (four downsamplings), so the 11-pixel window of the published 224x224 setting shrinks to the largest odd window the
@@ -17,7 +16,6 @@ image allows (3 at 48x48), and images of 32 pixels or less are upsampled until a
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import torch
 from pytorch_msssim import ms_ssim
@@ -115,18 +113,11 @@ class PreserverLoss:
     """Callable ``(model output, gaze) -> loss`` for `fit`; keeps the last step's terms in `terms`."""
 
     def __init__(
-        self,
-        surrogates: nn.Module | Sequence[nn.Module],
-        anchor: torch.Tensor,
-        ssim_weight: float = 75.0,
-        augment: str = "none",
+        self, surrogate: nn.Module, anchor: torch.Tensor, ssim_weight: float = 75.0, augment: str = "none"
     ) -> None:
         if augment not in AUGMENTATIONS:
             raise ConfigError(f"unknown surrogate augmentation {augment!r}; choose one of {sorted(AUGMENTATIONS)}")
-        surrogates = [surrogates] if isinstance(surrogates, nn.Module) else list(surrogates)
-        if not surrogates:
-            raise ConfigError("the preserver loss needs at least one surrogate")
-        self.surrogates = [s.eval().requires_grad_(False) for s in surrogates]
+        self.surrogate = surrogate.eval().requires_grad_(False)
         self.anchor = anchor.reshape(1, 3, *anchor.shape[-2:])
         self.ssim_weight = ssim_weight
         augmentation = AUGMENTATIONS[augment]
@@ -137,7 +128,7 @@ class PreserverLoss:
         image, auxiliary = output
         anchor = self.anchor.to(image.device)
         seen = self.augment(image) if self.augment is not None else image
-        surrogate_l1 = torch.stack([functional.l1_loss(s(seen), gaze) for s in self.surrogates]).mean()
+        surrogate_l1 = functional.l1_loss(self.surrogate(seen), gaze)
         auxiliary_l1 = functional.l1_loss(auxiliary, gaze)
         similarity = msssim(image, anchor.expand_as(image))
         self.terms = {
