@@ -8,6 +8,7 @@ as constants): that is what export consumes, via `load_preserver`, without the t
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -42,10 +43,11 @@ from privategaze.training.models.preservers import (
     build_preserver,
     cost,
 )
-from privategaze.training.selection import EpochSelection
+from privategaze.training.selection import SELECTION_RECORD, SELECTION_WEIGHTS, EpochSelection
 
 log = logging.getLogger(__name__)
 KIND = "preserver"
+RUN_KEY = "run_key.json"
 # The method's optimiser settings: Adam(W) at 1e-3, batch 32; no input augmentation (the target is one fixed anchor).
 METHOD_FIT = {"lr": 1e-3, "batch_size": 32, "shift_px": 0}
 
@@ -267,6 +269,15 @@ def train_preserver(
         len(train),
     )
 
+    _discard_other_runs(
+        out_dir,
+        {
+            "config": config.to_dict(),
+            "blackbox": blackbox.name,
+            "surrogate": surrogate_config,
+            "anchor_sha256": anchor.sha256,
+        },
+    )
     selection = None
     if config.validation is not None:
         validation = load_or_render(config.validation, cache_dir, show_progress=True)
@@ -322,6 +333,19 @@ def train_preserver(
         out_dir,
     )
     return metrics
+
+
+def _discard_other_runs(out_dir: Path, run_key: dict) -> None:
+    """Resume only a run of the same configuration, black box, surrogate and anchor: remove the saved state of any
+    other (the directory name does not capture a retrained surrogate or a changed preset)."""
+    key_path = out_dir / RUN_KEY
+    run_key = json.loads(json.dumps(run_key))
+    if key_path.exists() and json.loads(key_path.read_text()) != run_key:
+        log.warning("%s holds a run of another configuration; training afresh", out_dir)
+        for name in (TRAIN_STATE, SELECTION_WEIGHTS, SELECTION_RECORD):
+            (out_dir / name).unlink(missing_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    key_path.write_text(json.dumps(run_key, indent=2, sort_keys=True) + "\n")
 
 
 def evaluate_preserver(deployable: nn.Module, blackbox, surrogate: nn.Module, anchor: Anchor, data, cache_dir) -> dict:

@@ -26,8 +26,8 @@ from privategaze.training.blackbox import BlackBox
 from privategaze.training.data.arrays import FaceArrays
 
 log = logging.getLogger(__name__)
-WEIGHTS = "selection.safetensors"
-RECORD = "selection.json"
+SELECTION_WEIGHTS = "selection.safetensors"
+SELECTION_RECORD = "selection.json"
 
 
 class EpochSelection:
@@ -37,7 +37,7 @@ class EpochSelection:
         self.blackbox = blackbox
         self.validation = validation
         self.first_epoch = first_epoch
-        self.weights_path, self.record_path = state_dir / WEIGHTS, state_dir / RECORD
+        self.weights_path, self.record_path = state_dir / SELECTION_WEIGHTS, state_dir / SELECTION_RECORD
         self.errors_deg: dict[int, float] = {}
         self.queries = 0
         self.best_state: dict[str, torch.Tensor] | None = None
