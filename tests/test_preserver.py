@@ -241,3 +241,20 @@ def test_surrogate_augmentation_turns_about_half_the_images_grey():
     out = colour_only(torch.rand(400, 3, 8, 8))
     grey = (out.amax(dim=1) - out.amin(dim=1)).flatten(1).amax(dim=1) < 1e-6
     assert 0.4 < float(grey.float().mean()) < 0.6
+
+
+def test_a_preserver_run_of_another_configuration_is_not_resumed(tiny_runs, tmp_path, capsys):
+    runs = tmp_path / "runs"
+    (runs / "estimators").mkdir(parents=True)
+    for name in ("blackbox-small_cnn", "surrogate-small_cnn"):
+        (runs / "estimators" / name).symlink_to(tiny_runs / "estimators" / name)
+    common = ["--quiet", "--runs", str(runs), "preserver", "--blackbox", "blackbox-small_cnn"]
+    common += ["--surrogate", "surrogate-small_cnn", "--preset", "tiny"]
+    assert train_main(common) == 0
+    directory = runs / "preservers" / "mobile-w4-32px-for-blackbox-small_cnn"
+    first_key = json.loads((directory / "run_key.json").read_text())
+    capsys.readouterr()
+    assert train_main([*common, "--lr", "0.01"]) == 0
+    assert "another configuration" in capsys.readouterr().err
+    second_key = json.loads((directory / "run_key.json").read_text())
+    assert second_key["config"]["fit"]["lr"] == 0.01 != first_key["config"]["fit"]["lr"]
