@@ -171,6 +171,10 @@ def test_anchor_is_the_best_k_average_and_counts_queries(tmp_path):
     assert json.loads((tmp_path / "anchor.json").read_text())["sha256"] == anchor.sha256
     with pytest.raises(ConfigError, match="fewer than k_max"):
         generate_anchor(blackbox, fake_surrogate, pool[:8], AnchorConfig(pool_size=40, k_min=5, k_max=10))
+    # The next candidate leaves out the least-disputed faces.
+    second = generate_anchor(blackbox, fake_surrogate, pool, AnchorConfig(pool_size=40, k_min=1, k_max=3), skip=2)
+    assert np.array_equal(second.image, quantize(pool[np.argsort(shuffled)[2]]))
+    assert second.provenance["skipped_least_disputed"] == 2
 
 
 def test_pgz_train_preserver_writes_a_loadable_deployable_artefact(tiny_runs):
@@ -185,6 +189,10 @@ def test_pgz_train_preserver_writes_a_loadable_deployable_artefact(tiny_runs):
     assert out.shape == faces.shape and out.dtype == np.uint8
     summary = json.loads((tiny_runs / "preservers" / "summary-mobile-w4-32px.json").read_text())
     assert directory.name in summary
+    attempts = metrics["anchor_attempts"]
+    assert 1 <= len(attempts) <= 3 and 0 <= metrics["kept_attempt"] < len(attempts)
+    assert len({a["anchor_sha256"] for a in attempts}) == len(attempts)  # every attempt had its own anchor
+    assert attempts[metrics["kept_attempt"]]["anchor_sha256"] == config["anchor_sha256"]
 
 
 def test_load_preserver_rejects_other_artefacts(tiny_runs):
@@ -252,9 +260,9 @@ def test_a_preserver_run_of_another_configuration_is_not_resumed(tiny_runs, tmp_
     common += ["--surrogate", "surrogate-small_cnn", "--preset", "tiny"]
     assert train_main(common) == 0
     directory = runs / "preservers" / "mobile-w4-32px-for-blackbox-small_cnn"
-    first_key = json.loads((directory / "run_key.json").read_text())
+    first_key = json.loads((directory / "attempt-0" / "run_key.json").read_text())
     capsys.readouterr()
     assert train_main([*common, "--lr", "0.01"]) == 0
     assert "another configuration" in capsys.readouterr().err
-    second_key = json.loads((directory / "run_key.json").read_text())
+    second_key = json.loads((directory / "attempt-0" / "run_key.json").read_text())
     assert second_key["config"]["fit"]["lr"] == 0.01 != first_key["config"]["fit"]["lr"]

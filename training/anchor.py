@@ -93,14 +93,19 @@ def generate_anchor(
     pool: np.ndarray,
     config: AnchorConfig,
     pool_description: dict | None = None,
+    skip: int = 0,
 ) -> Anchor:
-    """Search the best-K average of `pool` (float (N, 3, H, W) in [0, 1]) that G_b and G_w agree on most."""
+    """Search the best-K average of `pool` (float (N, 3, H, W) in [0, 1]) that G_b and G_w agree on most.
+
+    `skip` leaves out the `skip` least-disputed faces: the next candidate, when a preserver trained on the first
+    anchor does not keep the black box's gaze (see `preserver.train_preserver`).
+    """
     pool = as_float_nchw(pool)
-    if len(pool) < config.k_max:
-        raise ConfigError(f"the anchor pool has {len(pool)} images, fewer than k_max={config.k_max}")
+    if len(pool) < config.k_max + skip:
+        raise ConfigError(f"the anchor pool has {len(pool)} images, fewer than k_max + skip = {config.k_max + skip}")
     queries_before = blackbox.queries
     disagreement = angular_error_deg(blackbox.query(pool), surrogate(pool))
-    order = np.argsort(disagreement, kind="stable")
+    order = np.argsort(disagreement, kind="stable")[skip:]
     ks = np.arange(config.k_min, config.k_max + 1)
     candidates = np.stack([quantize(pool[order[:k]].mean(axis=0)) for k in ks])
     candidate_disagreement = angular_error_deg(blackbox.query(candidates), surrogate(candidates))
@@ -110,6 +115,7 @@ def generate_anchor(
         "pool": pool_description or {"n_images": len(pool)},
         "k": int(ks[best]),
         "k_range": [config.k_min, config.k_max],
+        "skipped_least_disputed": skip,
         "disagreement_pool_mean_deg": float(disagreement.mean()),
         "disagreement_pool_best_deg": float(disagreement.min()),
         "disagreement_anchor_deg": float(candidate_disagreement[best]),

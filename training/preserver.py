@@ -66,6 +66,8 @@ class PreserverConfig:
     fit: FitConfig = field(default_factory=lambda: FitConfig(**METHOD_FIT))
     ssim_weight: float = 75.0
     augment: str = "none"
+    anchor_attempts: int = 1
+    gaze_margin_deg: float = 1.0
 
     def __post_init__(self) -> None:
         if self.arch not in PRESERVERS:
@@ -77,6 +79,8 @@ class PreserverConfig:
             raise ConfigError("the preserver, its anchor and its epoch selection use public data only ('public')")
         if self.ssim_weight < 0:
             raise ConfigError(f"ssim_weight must be >= 0, got {self.ssim_weight}")
+        if self.anchor_attempts < 1 or self.gaze_margin_deg < 0:
+            raise ConfigError(f"need anchor_attempts >= 1 and gaze_margin_deg >= 0, got {self}")
         if self.augment not in AUGMENTATIONS:
             raise ConfigError(f"unknown surrogate augmentation {self.augment!r}; choose one of {sorted(AUGMENTATIONS)}")
 
@@ -96,6 +100,8 @@ class PreserverConfig:
             "fit": self.fit.to_dict(),
             "ssim_weight": self.ssim_weight,
             "augment": self.augment,
+            "anchor_attempts": self.anchor_attempts,
+            "gaze_margin_deg": self.gaze_margin_deg,
         }
 
     @classmethod
@@ -111,6 +117,8 @@ class PreserverConfig:
             fit=FitConfig(**data["fit"]),
             ssim_weight=float(data["ssim_weight"]),
             augment=data.get("augment", "none"),
+            anchor_attempts=int(data.get("anchor_attempts", 1)),
+            gaze_margin_deg=float(data.get("gaze_margin_deg", 1.0)),
         )
 
 
@@ -130,7 +138,11 @@ class PreserverConfig:
 #   (15.1 to 20.7 deg over three runs); with the colour part too it paints pupils, and all five black boxes read
 #   the obfuscated faces at least as well as the raw ones (ResNet-18 13.7 deg);
 # - epoch selection (`selection.EpochSelection`): the epoch of the second half that the black box reads best on
-#   public validation faces is kept (300 queries an epoch).
+#   public validation faces is kept (300 queries an epoch);
+# - up to 3 anchors: when the black box reads the best epoch's validation faces more than `gaze_margin_deg` worse
+#   than the raw ones, the next least-disputed face becomes the anchor and the preserver is trained again. Which
+#   anchor a surrogate-trained generator transfers from is a matter of luck at this scale: the same recipe gave the
+#   ResNet-18 black box 13.0 deg on one K=1 anchor and 25.4 deg on another (a turned head).
 PRESETS = {
     "tiny": {
         "size": 32,
@@ -143,6 +155,7 @@ PRESETS = {
         "epochs": 1,
         "ssim_weight": 2.0,
         "augment": "eot",
+        "anchor_attempts": 3,
     },
     "quick": {
         "size": 48,
@@ -155,6 +168,7 @@ PRESETS = {
         "epochs": 12,
         "ssim_weight": 2.0,
         "augment": "eot",
+        "anchor_attempts": 3,
     },
     "published": {
         "size": 224,
@@ -167,6 +181,7 @@ PRESETS = {
         "epochs": 30,
         "ssim_weight": 75.0,
         "augment": "none",
+        "anchor_attempts": 1,
     },
 }
 
@@ -192,6 +207,7 @@ def preserver_config(
         fit=FitConfig(**{**METHOD_FIT, "epochs": p["epochs"], "seed": seed, **fit_overrides}),
         ssim_weight=p["ssim_weight"],
         augment=p["augment"],
+        anchor_attempts=p["anchor_attempts"],
     )
 
 
@@ -219,10 +235,15 @@ def obfuscate(deployable: nn.Module, images: np.ndarray, batch_size: int = 128) 
 
 
 def obtain_anchor(
-    config: PreserverConfig, blackbox: LocalBlackBox, surrogate: nn.Module, anchor_dir: Path, cache_dir
+    config: PreserverConfig, blackbox: LocalBlackBox, surrogate: nn.Module, anchor_dir: Path, cache_dir, skip: int = 0
 ) -> Anchor:
     """The anchor for this black box, pool and surrogate: reused from `anchor_dir` when it was built the same way."""
-    expected = {"pool": config.pool.to_dict(), "anchor_config": config.anchor.to_dict(), "surrogate": surrogate.name}
+    expected = {
+        "pool": config.pool.to_dict(),
+        "anchor_config": config.anchor.to_dict(),
+        "surrogate": surrogate.name,
+        "skipped_least_disputed": skip,
+    }
     if (anchor_dir / "anchor.json").exists():
         anchor = Anchor.load(anchor_dir)
         if all(anchor.provenance.get(k) == v for k, v in expected.items()):
@@ -230,10 +251,24 @@ def obtain_anchor(
             return anchor
     pool = load_or_render(config.pool, cache_dir, show_progress=True)
     pool_float = pool.images.transpose(0, 3, 1, 2).astype(np.float32) / 255
-    anchor = generate_anchor(blackbox, float_predictor(surrogate), pool_float, config.anchor, config.pool.to_dict())
+    predict = float_predictor(surrogate)
+    anchor = generate_anchor(blackbox, predict, pool_float, config.anchor, config.pool.to_dict(), skip)
     anchor = Anchor(anchor.image, {**anchor.provenance, **expected})
     anchor.save(anchor_dir)
     return anchor
+
+
+@dataclass
+class Attempt:
+    """One anchor and the preserver trained on it, with what the black box made of its validation faces."""
+
+    anchor: Anchor
+    deployable: nn.Module
+    selection: EpochSelection | None
+
+    @property
+    def validation_error_deg(self) -> float:
+        return min(self.selection.errors_deg.values()) if self.selection and self.selection.errors_deg else np.inf
 
 
 def train_preserver(
@@ -244,7 +279,12 @@ def train_preserver(
     anchor_dir: str | Path,
     cache_dir: str | Path | None = None,
 ) -> dict:
-    """Build the anchor, train the preserver, evaluate it on held-out users' faces, save the deployable module."""
+    """Build the anchor, train the preserver, evaluate it on held-out users' faces, save the deployable module.
+
+    With `config.anchor_attempts` > 1 and a validation set, a preserver whose best epoch leaves the black box more
+    than `config.gaze_margin_deg` worse on its validation faces than raw ones is trained again on the next anchor
+    candidate (the least-disputed faces of earlier attempts left out); the attempt the black box reads best is kept.
+    """
     start = time.perf_counter()
     out_dir, anchor_dir = Path(out_dir), Path(anchor_dir)
     blackbox = LocalBlackBox(blackbox_dir)
@@ -254,59 +294,43 @@ def train_preserver(
         raise ConfigError(
             f"the surrogate takes {surrogate_config['input_size']}px faces, the preserver {config.size}px"
         )
-    anchor = obtain_anchor(config, blackbox, surrogate, anchor_dir, cache_dir)
-    anchor_queries = anchor.provenance["blackbox_queries"]
-    anchor_tensor = torch.from_numpy(anchor.image)
     train = load_or_render(config.data, cache_dir, show_progress=True)
-    torch.manual_seed(config.fit.seed)
-    model = build_preserver(config.arch, anchor_tensor, config.width)
-    loss = PreserverLoss(surrogate, anchor_tensor, config.ssim_weight, config.augment)
-    log.info(
-        "Training a %s preserver (width %d) for %s on %d public faces",
-        config.arch,
-        config.width,
-        blackbox.name,
-        len(train),
+    validation = load_or_render(config.validation, cache_dir, show_progress=True) if config.validation else None
+    queries = blackbox.queries
+    raw_validation_deg = (
+        float(angular_error_deg(blackbox.query(validation.images), validation.gaze).mean()) if validation else None
     )
-
-    _discard_other_runs(
-        out_dir,
-        {
-            "config": config.to_dict(),
-            "blackbox": blackbox.name,
-            "surrogate": surrogate_config,
-            "anchor_sha256": anchor.sha256,
-        },
-    )
-    selection = None
-    if config.validation is not None:
-        validation = load_or_render(config.validation, cache_dir, show_progress=True)
-        selection = EpochSelection(blackbox, validation, config.fit.epochs // 2 + 1, out_dir)
-
-    def progress(epoch: int, value: float) -> None:
-        terms = ", ".join(f"{k} {v:.4f}" for k, v in loss.terms.items())
-        checked = ""
-        if selection is not None:
-            deployable = model.deployable()
-            error = selection.update(epoch + 1, lambda images: obfuscate(deployable, images), deployable.state_dict())
-            checked = f"; black box {error:.2f} deg on validation faces" if error is not None else ""
-        log.info("  epoch %d/%d  loss %.4f  (last step: %s%s)", epoch + 1, config.fit.epochs, value, terms, checked)
-
-    fit(model, train.images, torch.from_numpy(train.gaze), loss, config.fit, progress, out_dir / TRAIN_STATE)
-    deployable = model.deployable()
-    if selection is not None and selection.best_state is not None:
-        deployable.load_state_dict(selection.best_state)
-        log.info(
-            "Keeping epoch %d (black box %.2f deg on validation faces)",
-            selection.best_epoch,
-            min(selection.errors_deg.values()),
+    attempts: list[Attempt] = []
+    for skip in range(config.anchor_attempts if validation is not None else 1):
+        where = anchor_dir if skip == 0 else anchor_dir.with_name(f"{anchor_dir.name}-skip{skip}")
+        anchor = obtain_anchor(config, blackbox, surrogate, where, cache_dir, skip)
+        attempt_dir = out_dir / f"attempt-{skip}"
+        run_key = {"config": config.to_dict(), "blackbox": blackbox.name, "surrogate": surrogate_config}
+        _discard_other_runs(attempt_dir, {**run_key, "anchor_sha256": anchor.sha256})
+        attempts.append(_train_on_anchor(config, surrogate, anchor, train, blackbox, validation, attempt_dir))
+        if (
+            raw_validation_deg is None
+            or attempts[-1].validation_error_deg <= raw_validation_deg + config.gaze_margin_deg
+        ):
+            break
+        log.warning(
+            "The black box reads the validation faces at %.2f deg (raw %.2f); trying the next anchor",
+            attempts[-1].validation_error_deg,
+            raw_validation_deg,
         )
-    metrics = evaluate_preserver(deployable, blackbox, surrogate, anchor, config.eval_data, cache_dir)
+    best = min(attempts, key=lambda a: a.validation_error_deg)
+    metrics = evaluate_preserver(best.deployable, blackbox, surrogate, best.anchor, config.eval_data, cache_dir)
     metrics.update(
         name=out_dir.name,
-        anchor_blackbox_queries=anchor_queries,
-        selection=selection.summary() if selection is not None else None,
-        cost_at_size=cost(deployable, config.size),
+        anchor_attempts=[
+            {"anchor_sha256": a.anchor.sha256, "selection": a.selection.summary() if a.selection else None}
+            for a in attempts
+        ],
+        kept_attempt=attempts.index(best),
+        anchor_blackbox_queries=best.anchor.provenance["blackbox_queries"],
+        blackbox_raw_validation_error_deg=raw_validation_deg,
+        training_blackbox_queries=blackbox.queries - queries,
+        cost_at_size=cost(best.deployable, config.size),
         cost_at_224=cost(build_deployable(config.arch, 224, config.width), 224),
         seconds=time.perf_counter() - start,
     )
@@ -317,22 +341,59 @@ def train_preserver(
         "input_size": config.size,
         "blackbox": blackbox.name,
         "surrogate": surrogate.name,
-        "anchor_sha256": anchor.sha256,
-        "anchor_provenance": anchor.provenance,
+        "anchor_sha256": best.anchor.sha256,
+        "anchor_provenance": best.anchor.provenance,
         **config.to_dict(),
     }
-    save_checkpoint(out_dir, deployable, record, metrics)
-    anchor.save(out_dir)
+    save_checkpoint(out_dir, best.deployable, record, metrics)
+    best.anchor.save(out_dir)
     log.info(
-        "%s: black box %.2f -> %.2f deg on obfuscated faces, MS-SSIM to anchor %.3f (%.0f s) -> %s",
+        "%s: black box %.2f -> %.2f deg on obfuscated faces, MS-SSIM to anchor %.3f, %d queries (%.0f s) -> %s",
         out_dir.name,
         metrics["blackbox_raw_error_deg"],
         metrics["blackbox_obfuscated_error_deg"],
         metrics["msssim_to_anchor"],
+        metrics["training_blackbox_queries"],
         metrics["seconds"],
         out_dir,
     )
     return metrics
+
+
+def _train_on_anchor(config, surrogate, anchor: Anchor, train, blackbox, validation, attempt_dir: Path) -> Attempt:
+    """Train one preserver on `anchor` (resuming in `attempt_dir`), keeping the epoch the black box reads best."""
+    anchor_tensor = torch.from_numpy(anchor.image)
+    torch.manual_seed(config.fit.seed)
+    model = build_preserver(config.arch, anchor_tensor, config.width)
+    loss = PreserverLoss(surrogate, anchor_tensor, config.ssim_weight, config.augment)
+    log.info(
+        "Training a %s preserver (width %d) for %s on %d public faces",
+        config.arch,
+        config.width,
+        blackbox.name,
+        len(train),
+    )
+    selection = EpochSelection(blackbox, validation, config.fit.epochs // 2 + 1, attempt_dir) if validation else None
+
+    def progress(epoch: int, value: float) -> None:
+        terms = ", ".join(f"{k} {v:.4f}" for k, v in loss.terms.items())
+        checked = ""
+        if selection is not None:
+            deployable = model.deployable()
+            error = selection.update(epoch + 1, lambda images: obfuscate(deployable, images), deployable.state_dict())
+            checked = f"; black box {error:.2f} deg on validation faces" if error is not None else ""
+        log.info("  epoch %d/%d  loss %.4f  (last step: %s%s)", epoch + 1, config.fit.epochs, value, terms, checked)
+
+    fit(model, train.images, torch.from_numpy(train.gaze), loss, config.fit, progress, attempt_dir / TRAIN_STATE)
+    deployable = model.deployable()
+    if selection is not None and selection.best_state is not None:
+        deployable.load_state_dict(selection.best_state)
+        log.info(
+            "Keeping epoch %d (black box %.2f deg on validation faces)",
+            selection.best_epoch,
+            min(selection.errors_deg.values()),
+        )
+    return Attempt(anchor, deployable, selection)
 
 
 def _discard_other_runs(out_dir: Path, run_key: dict) -> None:
