@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from privategaze.errors import ConfigError
+from privategaze.training import preserver as preserver_module
 from privategaze.training.anchor import Anchor, AnchorConfig, generate_anchor, quantize
 from privategaze.training.checkpoint import CheckpointError
 from privategaze.training.cli import main as train_main
@@ -17,7 +18,7 @@ from privategaze.training.fit import FitConfig, fit
 from privategaze.training.losses import PreserverLoss, SurrogateAugment, msssim, msssim_window
 from privategaze.training.models.paper_preserver import InstanceNorm
 from privategaze.training.models.preservers import PRESERVERS, build_deployable, build_preserver, cost
-from privategaze.training.preserver import load_preserver, obfuscate, preserver_config
+from privategaze.training.preserver import load_preserver, obfuscate, preserver_config, train_preserver
 from privategaze.training.selection import EpochSelection
 
 
@@ -266,3 +267,21 @@ def test_a_preserver_run_of_another_configuration_is_not_resumed(tiny_runs, tmp_
     assert "another configuration" in capsys.readouterr().err
     second_key = json.loads((directory / "attempt-0" / "run_key.json").read_text())
     assert second_key["config"]["fit"]["lr"] == 0.01 != first_key["config"]["fit"]["lr"]
+
+
+def test_a_preserver_the_black_box_cannot_read_is_retrained_on_the_next_anchors(tiny_runs, tmp_path, monkeypatch):
+    # The tiny black box reads nothing, so make every attempt miss the bar, later anchors a little less.
+    missed = property(lambda attempt: 1000.0 - attempt.anchor.provenance["skipped_least_disputed"])
+    monkeypatch.setattr(preserver_module.Attempt, "validation_error_deg", missed)
+    config = preserver_config("mobile", "tiny")
+    estimators = tiny_runs / "estimators"
+    out = tmp_path / "preserver"
+    metrics = train_preserver(
+        config, estimators / "blackbox-small_cnn", estimators / "surrogate-small_cnn", out, tmp_path / "anchor"
+    )
+    attempts = metrics["anchor_attempts"]
+    assert len(attempts) == config.anchor_attempts == 3
+    assert len({a["anchor_sha256"] for a in attempts}) == 3  # each attempt on its own anchor
+    assert metrics["kept_attempt"] == 2
+    assert json.loads((out / "config.json").read_text())["anchor_sha256"] == attempts[2]["anchor_sha256"]
+    assert Anchor.load(out).sha256 == Anchor.load(tmp_path / "anchor-skip2").sha256

@@ -258,7 +258,7 @@ def obtain_anchor(
     return anchor
 
 
-@dataclass
+@dataclass(eq=False)
 class Attempt:
     """One anchor and the preserver trained on it, with what the black box made of its validation faces."""
 
@@ -318,7 +318,8 @@ def train_preserver(
             attempts[-1].validation_error_deg,
             raw_validation_deg,
         )
-    best = min(attempts, key=lambda a: a.validation_error_deg)
+    kept = min(range(len(attempts)), key=lambda k: attempts[k].validation_error_deg)
+    best = attempts[kept]
     metrics = evaluate_preserver(best.deployable, blackbox, surrogate, best.anchor, config.eval_data, cache_dir)
     metrics.update(
         name=out_dir.name,
@@ -326,7 +327,7 @@ def train_preserver(
             {"anchor_sha256": a.anchor.sha256, "selection": a.selection.summary() if a.selection else None}
             for a in attempts
         ],
-        kept_attempt=attempts.index(best),
+        kept_attempt=kept,
         anchor_blackbox_queries=best.anchor.provenance["blackbox_queries"],
         blackbox_raw_validation_error_deg=raw_validation_deg,
         training_blackbox_queries=blackbox.queries - queries,
