@@ -283,5 +283,7 @@ def test_a_preserver_the_black_box_cannot_read_is_retrained_on_the_next_anchors(
     assert len(attempts) == config.anchor_attempts == 3
     assert len({a["anchor_sha256"] for a in attempts}) == 3  # each attempt on its own anchor
     assert metrics["kept_attempt"] == 2
+    # Raw validation faces (4 x 2), then per attempt its anchor search (32 + K in 1..4) and its epoch selection.
+    assert metrics["training_blackbox_queries"] == 8 + sum(36 + a["selection"]["blackbox_queries"] for a in attempts)
     assert json.loads((out / "config.json").read_text())["anchor_sha256"] == attempts[2]["anchor_sha256"]
     assert Anchor.load(out).sha256 == Anchor.load(tmp_path / "anchor-skip2").sha256

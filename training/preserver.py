@@ -296,7 +296,6 @@ def train_preserver(
         )
     train = load_or_render(config.data, cache_dir, show_progress=True)
     validation = load_or_render(config.validation, cache_dir, show_progress=True) if config.validation else None
-    queries = blackbox.queries
     raw_validation_deg = (
         float(angular_error_deg(blackbox.query(validation.images), validation.gaze).mean()) if validation else None
     )
@@ -330,7 +329,9 @@ def train_preserver(
         kept_attempt=kept,
         anchor_blackbox_queries=best.anchor.provenance["blackbox_queries"],
         blackbox_raw_validation_error_deg=raw_validation_deg,
-        training_blackbox_queries=blackbox.queries - queries,
+        # Counted from the records, so a resumed run reports what the whole run cost.
+        training_blackbox_queries=(len(validation) if validation else 0)
+        + sum(a.anchor.provenance["blackbox_queries"] + (a.selection.queries if a.selection else 0) for a in attempts),
         cost_at_size=cost(best.deployable, config.size),
         cost_at_224=cost(build_deployable(config.arch, 224, config.width), 224),
         seconds=time.perf_counter() - start,
