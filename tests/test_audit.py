@@ -75,3 +75,21 @@ def test_pgz_eval_with_a_bad_preserver_path_is_a_clear_error(tiny_runs, tmp_path
     code = eval_main(["--runs", str(tiny_runs), "--preserver", str(tmp_path / "missing"), "--preset", "tiny"])
     err = capsys.readouterr().err
     assert code == 1 and "Error:" in err and "Traceback" not in err
+
+
+def test_pgz_eval_reuses_attackers_of_unchanged_transforms(tiny_runs, tmp_path):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / "estimators").symlink_to(tiny_runs / "estimators")
+    preserver = tiny_runs / "preservers" / "mobile-w4-32px-for-blackbox-small_cnn"
+    args = ["--quiet", "--runs", str(runs), "--preserver", str(preserver), "--preset", "tiny", "--baselines", "none"]
+    results = []
+    for out in ("first", "second"):
+        assert eval_main([*args, "--out", str(tmp_path / out)]) == 0
+        results.append(json.loads((tmp_path / out / "audit.json").read_text()))
+    first, second = ({row["name"]: row for row in result["rows"]} for result in results)
+    for name in ("raw", preserver.name):
+        for task in ("identity", "gender"):
+            assert "reused" not in first[name][task] and second[name][task]["reused"] is True
+            assert second[name][task]["accuracy"] == first[name][task]["accuracy"]
+    assert len(list((runs / "cache" / "attackers").glob("*.json"))) == 4

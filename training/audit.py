@@ -14,10 +14,13 @@ Transforms map uint8 (N, H, W, 3) faces to uint8 faces: what a device would enco
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -26,7 +29,7 @@ from privategaze.errors import ConfigError
 from privategaze.geometry import angular_error_deg
 from privategaze.training.attacker import AttackerConfig, attack
 from privategaze.training.blackbox import BlackBox, as_float_nchw
-from privategaze.training.data.cache import load_or_render
+from privategaze.training.data.cache import RENDERER_VERSION, load_or_render
 from privategaze.training.data.synthetic.dataset import SyntheticConfig
 from privategaze.training.fit import FitConfig
 from privategaze.training.losses import msssim
@@ -44,6 +47,9 @@ class TransformSpec:
 
     A preserver names the black box it was trained for (`target`, on which its gaze bar is checked) and its own
     `anchor`, so preservers for different black boxes share one audit (and one set of raw and baseline attackers).
+    `fingerprint` identifies what the transform computes (its parameters, a preserver's weights hash): attackers of a
+    transform with a fingerprint are cached under the run's cache directory and reused by a later audit of the same
+    transform, data and attacker (marked ``"reused": true``).
     """
 
     name: str
@@ -52,6 +58,7 @@ class TransformSpec:
     params: dict = field(default_factory=dict)
     target: str | None = None
     anchor: np.ndarray | None = None
+    fingerprint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -138,11 +145,26 @@ def audit_transform(spec: TransformSpec, config: AuditConfig, estimators, anchor
     }
     if config.attackers:
         for task, data in (("identity", config.identity_data), ("gender", config.gender_data)):
-            arrays = load_or_render(data, cache_dir)
             attacker = AttackerConfig(task=task, arch=config.attacker_arch, fit=config.attacker_fit)
-            row[task] = attack(arrays, attacker, spec.apply)
+            cached = _attacker_cache(spec, data, attacker, cache_dir)
+            if cached is not None and cached.exists():
+                row[task] = {**json.loads(cached.read_text()), "reused": True}
+                continue
+            row[task] = attack(load_or_render(data, cache_dir), attacker, spec.apply)
+            if cached is not None:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                cached.write_text(json.dumps(row[task], sort_keys=True))
     row["seconds"] = time.perf_counter() - start
     return row
+
+
+def _attacker_cache(spec: TransformSpec, data: SyntheticConfig, attacker: AttackerConfig, cache_dir) -> Path | None:
+    if spec.fingerprint is None or cache_dir is None:
+        return None
+    payload = {"transform": spec.fingerprint, "data": data.to_dict(), "attacker": attacker.to_dict()}
+    payload["renderer"] = RENDERER_VERSION
+    key = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]
+    return Path(cache_dir) / "attackers" / f"{attacker.task}-{key}.json"
 
 
 def run_audit(

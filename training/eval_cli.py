@@ -8,6 +8,7 @@ audit.md (the table), audit_scatter.png and audit_grid.png.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ from privategaze.training.audit import PRESETS, TransformSpec, audit_config, run
 from privategaze.training.audit_report import image_grid, write_report
 from privategaze.training.baselines import Baseline, default_baselines
 from privategaze.training.blackbox import LocalBlackBox, as_float_nchw
+from privategaze.training.checkpoint import WEIGHTS
 from privategaze.training.data.cache import load_or_render
 from privategaze.training.data.sample import images_to_uint8_nhwc
 from privategaze.training.preserver import load_preserver, obfuscate
@@ -34,7 +36,11 @@ def baseline_spec(baseline: Baseline, anchor: np.ndarray | None) -> TransformSpe
     def apply(images: np.ndarray) -> np.ndarray:
         return images_to_uint8_nhwc(baseline.apply(as_float_nchw(images), anchor))
 
-    return TransformSpec(baseline.name, kind, apply, {"kind": baseline.kind, "value": baseline.value})
+    fingerprint = f"baseline:{baseline.kind}:{baseline.value}"
+    if kind == "anchor":
+        fingerprint += ":" + hashlib.sha256(np.ascontiguousarray(anchor).tobytes()).hexdigest()
+    params = {"kind": baseline.kind, "value": baseline.value}
+    return TransformSpec(baseline.name, kind, apply, params, fingerprint=fingerprint)
 
 
 def preserver_spec(directory: Path) -> tuple[TransformSpec, dict]:
@@ -47,6 +53,7 @@ def preserver_spec(directory: Path) -> tuple[TransformSpec, dict]:
         params,
         target=config["blackbox"],
         anchor=Anchor.load(directory).image,
+        fingerprint="preserver:" + hashlib.sha256((directory / WEIGHTS).read_bytes()).hexdigest(),
     )
     return spec, config
 
@@ -71,7 +78,7 @@ def _audit(args: argparse.Namespace) -> int:
         raise ConfigError(f"no trained {config.size}px estimator under {root / 'estimators'}; run pgz-train first")
     baselines = default_baselines(config.size) if args.baselines == "default" else []
     specs = [
-        TransformSpec("raw", "raw", lambda images: images),
+        TransformSpec("raw", "raw", lambda images: images, fingerprint="raw"),
         *(spec for spec, _ in preservers),
         *(baseline_spec(b, anchor) for b in baselines if b.kind != "anchor" or anchor is not None),
     ]
