@@ -159,3 +159,15 @@ def test_torchrun_two_processes_train_the_same_kind_of_checkpoint(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     loaded, config = load_checkpoint(Path(tmp_path) / "estimators" / "blackbox-small_cnn")
     assert config["arch"] == "small_cnn" and isinstance(loaded, nn.Module)
+
+
+def test_an_estimator_run_of_another_configuration_is_trained_afresh(tmp_path, capsys):
+    args = ["--runs", str(tmp_path), "estimator", "--arch", "small_cnn", "--preset", "tiny"]
+    assert train_main(args) == 0
+    capsys.readouterr()
+    assert train_main(args) == 0  # same run: resumes, no warning
+    assert "another configuration" not in capsys.readouterr().err
+    assert train_main([*args, "--lr", "0.01"]) == 0
+    assert "another configuration" in capsys.readouterr().err
+    key = json.loads((tmp_path / "estimators" / "blackbox-small_cnn" / "run_key.json").read_text())
+    assert key["fit"]["lr"] == 0.01

@@ -14,11 +14,14 @@ and inside each artefact directory::
     config.json          what built it: kind, architecture, outputs, input size, the data it saw, the fit settings
     metrics.json         what it measured (written when training completes)
     train_state.pt       optimiser and random state after the last finished epoch, for resuming
+    run_key.json         what the saved state was trained from: a run of anything else starts afresh
 """
 
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 from safetensors import SafetensorError
@@ -28,10 +31,12 @@ from torch import nn
 from privategaze.errors import ConfigError, PrivateGazeError
 from privategaze.training.models.zoo import build_model
 
+log = logging.getLogger(__name__)
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
 METRICS = "metrics.json"
 TRAIN_STATE = "train_state.pt"
+RUN_KEY = "run_key.json"
 
 
 class CheckpointError(PrivateGazeError):
@@ -62,6 +67,22 @@ def load_checkpoint(directory: str | Path) -> tuple[nn.Module, dict]:
     except (KeyError, OSError, RuntimeError, SafetensorError) as exc:
         raise CheckpointError(f"cannot load the model in {directory}: {exc}") from exc
     return model.eval(), config
+
+
+def discard_other_runs(directory: Path, run_key: dict, state_files: Sequence[str] = (TRAIN_STATE,)) -> None:
+    """Resume only a run of the same `run_key` (configuration and inputs): remove the saved state of any other.
+
+    The directory name does not capture everything (a retrained surrogate, a changed preset), so the key is kept
+    beside the state and compared on every run.
+    """
+    key_path = directory / RUN_KEY
+    run_key = json.loads(json.dumps(run_key))
+    if key_path.exists() and json.loads(key_path.read_text()) != run_key:
+        log.warning("%s holds a run of another configuration; training afresh", directory)
+        for name in state_files:
+            (directory / name).unlink(missing_ok=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    write_json(key_path, run_key)
 
 
 def write_json(path: Path, data: dict) -> None:

@@ -19,7 +19,7 @@ from torch import nn
 
 from privategaze.errors import ConfigError
 from privategaze.geometry import angular_error_deg
-from privategaze.training.checkpoint import TRAIN_STATE, save_checkpoint
+from privategaze.training.checkpoint import TRAIN_STATE, discard_other_runs, save_checkpoint
 from privategaze.training.data.cache import load_or_render
 from privategaze.training.data.synthetic.dataset import SyntheticConfig
 from privategaze.training.fit import FitConfig, fit, predict
@@ -61,7 +61,7 @@ class EstimatorConfig:
 
 PRESETS = {
     "tiny": {"size": 32, "subjects": 4, "images": 4, "eval_subjects": 4, "eval_images": 2, "epochs": 1},
-    "quick": {"size": 48, "subjects": 60, "images": 50, "eval_subjects": None, "eval_images": 20, "epochs": 6},
+    "quick": {"size": 48, "subjects": None, "images": 75, "eval_subjects": None, "eval_images": 20, "epochs": 10},
     "published": {
         "size": 224,
         "subjects": None,
@@ -112,6 +112,7 @@ def train_estimator(config: EstimatorConfig, out_dir: str | Path, cache_dir: str
     train = load_or_render(config.data, cache_dir, show_progress=True)
     test = load_or_render(config.eval_data, cache_dir, show_progress=True)
     model = build_model(config.arch, 2, seed=config.fit.seed)
+    discard_other_runs(out_dir, config.to_dict())
     log.info("Training %s on %d %s images (%dx%d)", config.name, len(train), config.data.domain, train.size, train.size)
     fit(
         model,

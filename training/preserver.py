@@ -8,7 +8,6 @@ as constants): that is what export consumes, via `load_preserver`, without the t
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from privategaze.training.checkpoint import (
     TRAIN_STATE,
     WEIGHTS,
     CheckpointError,
+    discard_other_runs,
     load_checkpoint,
     read_json,
     save_checkpoint,
@@ -47,7 +47,6 @@ from privategaze.training.selection import SELECTION_RECORD, SELECTION_WEIGHTS, 
 
 log = logging.getLogger(__name__)
 KIND = "preserver"
-RUN_KEY = "run_key.json"
 # The method's optimiser settings: Adam(W) at 1e-3, batch 32; no input augmentation (the target is one fixed anchor).
 METHOD_FIT = {"lr": 1e-3, "batch_size": 32, "shift_px": 0}
 
@@ -305,7 +304,8 @@ def train_preserver(
         anchor = obtain_anchor(config, blackbox, surrogate, where, cache_dir, skip)
         attempt_dir = out_dir / f"attempt-{skip}"
         run_key = {"config": config.to_dict(), "blackbox": blackbox.name, "surrogate": surrogate_config}
-        _discard_other_runs(attempt_dir, {**run_key, "anchor_sha256": anchor.sha256})
+        state_files = (TRAIN_STATE, SELECTION_WEIGHTS, SELECTION_RECORD)
+        discard_other_runs(attempt_dir, {**run_key, "anchor_sha256": anchor.sha256}, state_files)
         attempts.append(_train_on_anchor(config, surrogate, anchor, train, blackbox, validation, attempt_dir))
         if (
             raw_validation_deg is None
@@ -396,19 +396,6 @@ def _train_on_anchor(config, surrogate, anchor: Anchor, train, blackbox, validat
             min(selection.errors_deg.values()),
         )
     return Attempt(anchor, deployable, selection)
-
-
-def _discard_other_runs(out_dir: Path, run_key: dict) -> None:
-    """Resume only a run of the same configuration, black box, surrogate and anchor: remove the saved state of any
-    other (the directory name does not capture a retrained surrogate or a changed preset)."""
-    key_path = out_dir / RUN_KEY
-    run_key = json.loads(json.dumps(run_key))
-    if key_path.exists() and json.loads(key_path.read_text()) != run_key:
-        log.warning("%s holds a run of another configuration; training afresh", out_dir)
-        for name in (TRAIN_STATE, SELECTION_WEIGHTS, SELECTION_RECORD):
-            (out_dir / name).unlink(missing_ok=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    key_path.write_text(json.dumps(run_key, indent=2, sort_keys=True) + "\n")
 
 
 def evaluate_preserver(deployable: nn.Module, blackbox, surrogate: nn.Module, anchor: Anchor, data, cache_dir) -> dict:
