@@ -178,16 +178,16 @@ def default_baselines(size: int) -> list[Baseline]:
     """The default sweep for images of `size` x `size` pixels, from "barely visible" to "unrecognisable".
 
     Strengths scale with the image so that a sweep means the same at 32 and at 224 pixels. A face fills the crop
-    and an eye is about s/6 wide: blur sigma s/48 softens skin texture but keeps identity, s/24 smears the eyes and
-    s/12 leaves a head-shaped smudge. Pixel blocks of s/16, s/8 and s/4 leave 16, 8 and 4 cells across the face
-    (blocks of at least 2 pixels). Noise std 0.1 is visible grain, 0.3 buries most detail. Downsampling by 4 and 8
+    and an eye is about s/6 wide: blur sigma s/48 softens skin texture but keeps identity, s/12 leaves a head-shaped
+    smudge. Pixel blocks of s/16 and s/4 leave 16 and 4 cells across the face (blocks of at least 2 pixels). Each
+    kind has its two ends only, because every baseline costs the audit two attacker trainings. Noise std 0.1 is visible grain, 0.3 buries most detail. Downsampling by 4 and 8
     keeps s/4 and s/8 pixels across; a factor leaving fewer than 4 is skipped. The anchor closes the sweep: no
     identity and no gaze left.
     """
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < MIN_SWEEP_SIZE:
         raise ConfigError(f"size must be an integer number of pixels >= {MIN_SWEEP_SIZE}, got {size!r}")
-    sweep = [Baseline("blur", round(size / divisor, 2)) for divisor in (48, 24, 12)]
-    blocks = dict.fromkeys(max(2, size // divisor) for divisor in (16, 8, 4))
+    sweep = [Baseline("blur", round(size / divisor, 2)) for divisor in (48, 12)]
+    blocks = dict.fromkeys(max(2, size // divisor) for divisor in (16, 4))
     sweep += [Baseline("pixelate", block) for block in blocks]
     sweep += [Baseline("noise", std) for std in (0.1, 0.3)]
     sweep += [Baseline("downsample", f) for f in (4, 8) if size // f >= MIN_DOWNSAMPLED_PX]
