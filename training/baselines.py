@@ -180,7 +180,8 @@ def default_baselines(size: int) -> list[Baseline]:
     Strengths scale with the image so that a sweep means the same at 32 and at 224 pixels. A face fills the crop
     and an eye is about s/6 wide: blur sigma s/48 softens skin texture but keeps identity, s/12 leaves a head-shaped
     smudge. Pixel blocks of s/16 and s/4 leave 16 and 4 cells across the face (blocks of at least 2 pixels). Each
-    kind has its two ends only, because every baseline costs the audit two attacker trainings. Noise std 0.1 is visible grain, 0.3 buries most detail. Downsampling by 4 and 8
+    kind has its two ends only, because every baseline costs the audit two attacker trainings. Noise std 0.1 is
+    visible grain, 0.3 buries most detail. Downsampling by 4 and 8
     keeps s/4 and s/8 pixels across; a factor leaving fewer than 4 is skipped. The anchor closes the sweep: no
     identity and no gaze left.
     """
