@@ -1,7 +1,7 @@
 """Gaze estimators: the black boxes (trained on the service's private domain) and the surrogate (public domain).
 
 Both are zoo architectures with a (pitch, yaw) head trained with an L1 loss, evaluated by mean angular error on
-held-out images of the protected users' domain. Named configurations: ``quick`` (48x48, 3000 images, 6 epochs:
+held-out images of the protected users' domain. Named configurations: ``quick`` (48x48, 6000 images, 10 epochs:
 minutes on a 2-core CPU), ``published`` (224x224 and the domains' full sizes, as in the method; for a GPU) and
 ``tiny`` (for tests).
 """
