@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import os
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -152,3 +155,26 @@ def test_cli_write_h5_is_read_back_by_the_eth_xgaze_loader(tmp_path):
         assert np.array_equal(sample.image, rendered[i].image)
         assert np.allclose(sample.gaze, rendered.gaze[i]) and sample.gender == rendered.gender[i]
         assert sample.subject == rendered.subject[i]
+
+
+def test_cache_survives_two_processes_rendering_the_same_set(tmp_path, monkeypatch):
+    """Data-parallel ranks render the same set at once: while one is writing, the other writes and replaces too."""
+    from privategaze.training.data import cache
+
+    config = SyntheticConfig("users", 2, 2, size=32, seed=0)
+    save = FaceArrays.save
+    pids = itertools.count(1001)  # every call comes from "another process"
+    monkeypatch.setattr(os, "getpid", lambda: next(pids))
+    nested = []
+
+    def save_while_another_process_writes(self, path):
+        written = save(self, path)
+        if not nested:
+            nested.append(None)
+            nested[0] = cache.load_or_render(config, tmp_path)  # the other rank, mid-way through this one's write
+        return written
+
+    monkeypatch.setattr(FaceArrays, "save", save_while_another_process_writes)
+    first = cache.load_or_render(config, tmp_path)
+    assert np.array_equal(first.images, nested[0].images)
+    assert [p.name for p in tmp_path.iterdir()] == [f"users-{cache.cache_key(config)}.npz"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from pathlib import Path
 
 from tqdm import tqdm
@@ -31,7 +32,9 @@ def load_or_render(config: SyntheticConfig, cache_dir: str | Path | None, show_p
     with tqdm(total=len(dataset), desc=f"render {config.domain}", unit="img", disable=not show_progress) as bar:
         arrays = dataset.render_all(progress=bar.update)
     if path is not None:
-        tmp = path.with_suffix(".tmp.npz")
+        # One temporary name per process: data-parallel ranks render the same set at once, and each atomically
+        # replaces the cache file with identical bytes.
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
         arrays.save(tmp)
         tmp.replace(path)
     return arrays
