@@ -162,8 +162,12 @@ def audit_transform(spec: TransformSpec, config: AuditConfig, estimators, anchor
 def _attacker_cache(spec: TransformSpec, data: SyntheticConfig, attacker: AttackerConfig, cache_dir) -> Path | None:
     if spec.fingerprint is None or cache_dir is None:
         return None
-    payload = {"transform": spec.fingerprint, "data": data.to_dict(), "attacker": attacker.to_dict()}
-    payload["renderer"] = RENDERER_VERSION
+    payload = {
+        "transform": spec.fingerprint,
+        "data": data.to_dict(),
+        "attacker": attacker.to_dict(),
+        "renderer": RENDERER_VERSION,
+    }
     key = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]
     return Path(cache_dir) / "attackers" / f"{attacker.task}-{key}.json"
 

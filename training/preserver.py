@@ -298,13 +298,13 @@ def train_preserver(
     raw_validation_deg = (
         float(angular_error_deg(blackbox.query(validation.images), validation.gaze).mean()) if validation else None
     )
+    run_key = {"config": config.to_dict(), "blackbox": blackbox.name, "surrogate": surrogate_config}
+    state_files = (TRAIN_STATE, SELECTION_WEIGHTS, SELECTION_RECORD)
     attempts: list[Attempt] = []
     for skip in range(config.anchor_attempts if validation is not None else 1):
         where = anchor_dir if skip == 0 else anchor_dir.with_name(f"{anchor_dir.name}-skip{skip}")
         anchor = obtain_anchor(config, blackbox, surrogate, where, cache_dir, skip)
         attempt_dir = out_dir / f"attempt-{skip}"
-        run_key = {"config": config.to_dict(), "blackbox": blackbox.name, "surrogate": surrogate_config}
-        state_files = (TRAIN_STATE, SELECTION_WEIGHTS, SELECTION_RECORD)
         discard_other_runs(attempt_dir, {**run_key, "anchor_sha256": anchor.sha256}, state_files)
         attempts.append(_train_on_anchor(config, surrogate, anchor, train, blackbox, validation, attempt_dir))
         if (
