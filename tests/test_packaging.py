@@ -56,7 +56,7 @@ def _source_packages() -> set[str]:
 
 
 def test_import_privategaze_stays_light():
-    assert _heavy_modules_loaded_by("import privategaze") == []
+    assert _heavy_modules_loaded_by("import privategaze, privategaze.manifest, privategaze.geometry") == []
 
 
 def test_light_import_probe_detects_a_heavy_import():

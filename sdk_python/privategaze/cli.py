@@ -25,7 +25,9 @@ def run_command(
     """Parse `argv`, configure logging and run `handler(args)`, turning expected errors into exit code 1."""
     args = parser.parse_args(argv)
     level = logging.DEBUG if args.debug else logging.WARNING if args.quiet else logging.INFO
-    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr, force=True)
+    # Our loggers at the chosen level; third-party libraries (converters, optimisers) only at WARNING.
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr, force=True)
+    logging.getLogger("privategaze").setLevel(level)
     try:
         return handler(args)
     except PrivateGazeError as exc:

@@ -9,8 +9,12 @@ library exceptions are translated at the boundary. CLIs print these as ``Error: 
     ├── DatasetError           a dataset path, layout or file cannot be used
     │   ├── DatasetNotFoundError   a dataset path does not exist (also a FileNotFoundError)
     │   └── DatasetFormatError     a dataset file is unreadable or its layout is not the expected one
-    └── GeometryError          a geometric input is malformed or degenerate (a zero vector, a wrong shape, a face
-                               behind the camera, a pose that cannot be estimated; also a ValueError)
+    ├── GeometryError          a geometric input is malformed or degenerate (a zero vector, a wrong shape, a face
+    │                          behind the camera, a pose that cannot be estimated; also a ValueError)
+    ├── ModelFileError         a model file (checkpoint or exported artefact) is missing, unreadable or not ours
+    │   └── ManifestError          an artefact's manifest is missing, malformed or of an unsupported schema version
+    └── ExportError            a converter failed on a preserver
+        └── ExportValidationError  an artefact failed parity or the task-level gate; `.report` holds every check
 """
 
 from __future__ import annotations
@@ -47,3 +51,23 @@ class DatasetFormatError(DatasetError):
 
 class GeometryError(PrivateGazeError, ValueError):
     """A geometric input (vector, rotation, camera matrix, landmarks, image) is malformed or degenerate."""
+
+
+class ModelFileError(PrivateGazeError):
+    """A model file (a checkpoint or an exported artefact) is missing, unreadable or not a PrivateGaze model."""
+
+
+class ManifestError(ModelFileError):
+    """An artefact's manifest is missing, malformed, or of a schema version this code does not read."""
+
+
+class ExportError(PrivateGazeError):
+    """A converter failed on a preserver; the message names the target, the precision and the converter's error."""
+
+
+class ExportValidationError(ExportError):
+    """An exported artefact failed numeric parity or the task-level gate; `report` holds every check, passed or not."""
+
+    def __init__(self, message: str, report: dict) -> None:
+        super().__init__(message)
+        self.report = report
