@@ -13,6 +13,8 @@ from privategaze.errors import ConfigError
 LAYOUTS = ("nchw", "nhwc")
 # Core ML's own input/output types: "image" (CVPixelBuffer in/out, what app code hands a camera frame) or "tensor".
 IO_TYPES = ("image", "tensor")
+DEFAULT_CALIBRATION = 128
+MAX_CALIBRATION = 1600  # public images 800..899 of 16 subjects; the parity faces follow them
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,8 @@ class ExportConfig:
         precision: one of the target's `precisions`.
         layout: input and output tensor layout, "nchw" or "nhwc" (tensor I/O only).
         input_size: side of the square input in pixels; None means the preserver's training size.
-        calibration_size: representative public faces used to calibrate int8 activation ranges.
+        calibration_size: representative public faces that calibrate int8 activation ranges (None: 128); only for
+            the precisions a target calibrates (ONNX int8), an error elsewhere.
         io_type: Core ML only: "image" (image input and output) or "tensor".
         floors: the task-level gate's tolerated degradation against the PyTorch preserver.
         task_gate: run the task-level gate (gaze error and attackers on the artefact's outputs).
@@ -47,7 +50,7 @@ class ExportConfig:
     precision: str
     layout: str = "nchw"
     input_size: int | None = None
-    calibration_size: int = 128
+    calibration_size: int | None = None
     io_type: str | None = None
     floors: QualityFloors = field(default_factory=QualityFloors)
     task_gate: bool = True
@@ -77,8 +80,15 @@ class ExportConfig:
                 raise ConfigError("Core ML image input/output has no tensor layout; leave --layout at nchw")
         if self.input_size is not None and (self.input_size < 16 or self.input_size % 8):
             raise ConfigError(f"input size must be a multiple of 8 and >= 16, got {self.input_size}")
-        if self.calibration_size < 1:
-            raise ConfigError(f"calibration size must be >= 1, got {self.calibration_size}")
+        if self.calibration_size is not None:
+            if self.precision not in target.calibrated:
+                calibrated = ", ".join(f"{n} {p}" for n, t in TARGETS.items() for p in sorted(t.calibrated))
+                raise ConfigError(
+                    f"{self.target} {self.precision} is not calibrated, so --calibration-size does not apply to it "
+                    f"(it does to: {calibrated})"
+                )
+            if not 1 <= self.calibration_size <= MAX_CALIBRATION:
+                raise ConfigError(f"calibration size must be in 1..{MAX_CALIBRATION}, got {self.calibration_size}")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -17,7 +17,8 @@ import torch
 from privategaze.errors import ExportError, ManifestError
 from privategaze.export.config import ExportConfig
 from privategaze.export.targets.base import MANIFEST_KEY
-from privategaze.export.targets.coreml import NATIVE_OPS, CoremlTarget, package_sha256
+from privategaze.export.targets.coreml import NATIVE_OPS, CoremlTarget
+from privategaze.manifest import artefact_sha256
 from privategaze.training.models.preservers import build_deployable
 
 pytestmark = pytest.mark.export
@@ -152,7 +153,8 @@ def test_manifest_round_trips_without_touching_the_weights(packages, tmp_path):
     weights = "Data/com.apple.CoreML/weights/weight.bin"
     assert _files(final)[weights] == _files(source)[weights]
     again = CoremlTarget.embed_manifest(final, MANIFEST, final)  # in place
-    assert package_sha256(again) == package_sha256(CoremlTarget.embed_manifest(source, MANIFEST, tmp_path / "b"))
+    other = CoremlTarget.embed_manifest(source, MANIFEST, tmp_path / "b")
+    assert artefact_sha256(again)[0] == artefact_sha256(other)[0]
 
 
 def test_read_manifest_rejects_what_is_not_a_package_with_one(packages, tmp_path):
@@ -188,19 +190,19 @@ def test_packages_are_byte_identical_across_processes(tmp_path):
     for package in here:
         there = tmp_path / "there" / package.name
         assert _files(package) == _files(there)
-        assert package_sha256(package) == package_sha256(there)
+        assert artefact_sha256(package)[0] == artefact_sha256(there)[0]
         manifest = json.loads((package / "Manifest.json").read_text())
         assert all(key.split("-")[2].startswith("5") for key in manifest["itemInfoEntries"])  # uuid5, not uuid4
 
 
-def test_package_sha256_covers_names_and_contents(tmp_path):
+def test_package_hash_covers_names_and_contents(tmp_path):
     (tmp_path / "a" / "d").mkdir(parents=True)
     (tmp_path / "a" / "d" / "f").write_bytes(b"x")
-    first = package_sha256(tmp_path / "a")
+    first = artefact_sha256(tmp_path / "a")[0]
     (tmp_path / "a" / "d" / "f").write_bytes(b"y")
-    second = package_sha256(tmp_path / "a")
+    second = artefact_sha256(tmp_path / "a")[0]
     (tmp_path / "a" / "d" / "f").rename(tmp_path / "a" / "d" / "g")
-    assert len({first, second, package_sha256(tmp_path / "a")}) == 3
+    assert len({first, second, artefact_sha256(tmp_path / "a")[0]}) == 3
 
 
 @pytest.mark.skipif(sys.platform == "darwin", reason="Core ML prediction runs on macOS")

@@ -28,7 +28,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from privategaze.errors import ConfigError, PrivateGazeError
+from privategaze.errors import ConfigError, ModelFileError
 from privategaze.training.models.zoo import build_model
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ TRAIN_STATE = "train_state.pt"
 RUN_KEY = "run_key.json"
 
 
-class CheckpointError(PrivateGazeError):
+class CheckpointError(ModelFileError):
     """A checkpoint directory is missing, incomplete or unreadable."""
 
 

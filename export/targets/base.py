@@ -19,9 +19,11 @@ from typing import ClassVar
 
 import numpy as np
 
+from privategaze.manifest import KEY
+
 # A runner maps float32 NCHW images in [0, 1] to float32 NCHW obfuscated images, whatever the artefact's own layout.
 Runner = Callable[[np.ndarray], np.ndarray]
-MANIFEST_KEY = "privategaze.manifest"
+MANIFEST_KEY = KEY  # one key for every format
 
 
 class Target:
@@ -32,6 +34,8 @@ class Target:
     precisions: ClassVar[tuple[str, ...]]
     layouts: ClassVar[tuple[str, ...]] = ("nchw", "nhwc")
     options: ClassVar[frozenset[str]] = frozenset()  # target-specific ExportConfig options it accepts
+    calibrated: ClassVar[frozenset[str]] = frozenset()  # precisions calibrated on faces (--calibration-size)
+    tools: ClassVar[tuple[str, ...]] = ()  # distributions whose versions the manifest records
     # What the quantized precision means on this target, for the manifest and the summary.
     precision_notes: ClassVar[dict[str, str]] = {}
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import hashlib
 import importlib
 import json
 import logging
@@ -171,6 +170,8 @@ class CoremlTarget(Target):
     precisions = ("fp32", "fp16", "int8", "palettized6")
     layouts = ("nchw",)  # image I/O has no layout; tensor I/O is NCHW
     options = frozenset({"io_type"})
+    calibrated: ClassVar[frozenset[str]] = frozenset()
+    tools: ClassVar[tuple[str, ...]] = ("coremltools",)
     precision_notes: ClassVar[dict[str, str]] = {
         "fp32": "float32 compute and weights",
         "fp16": "float16 compute and weights",
@@ -299,18 +300,6 @@ def _save(model, path: Path) -> None:
     spec = ct.proto.Model_pb2.Model()
     spec.ParseFromString(spec_path.read_bytes())
     spec_path.write_bytes(spec.SerializeToString(deterministic=True))
-
-
-def package_sha256(path: str | Path) -> str:
-    """sha256 of a package directory: every file's relative POSIX path and contents, in sorted order."""
-    root = Path(path)
-    digest = hashlib.sha256()
-    for file in sorted((p for p in root.rglob("*") if p.is_file()), key=lambda p: p.relative_to(root).as_posix()):
-        name = file.relative_to(root).as_posix().encode()
-        digest.update(len(name).to_bytes(8, "big") + name)
-        contents = file.read_bytes()
-        digest.update(len(contents).to_bytes(8, "big") + contents)
-    return digest.hexdigest()
 
 
 def _io_report(spec, config, path: Path) -> dict:

@@ -134,6 +134,8 @@ class OnnxTarget(Target):
     name = "onnx"
     suffix = ".onnx"
     precisions = ("fp32", "fp16", "int8")
+    calibrated: ClassVar[frozenset[str]] = frozenset({"int8"})
+    tools: ClassVar[tuple[str, ...]] = ("onnx", "onnxscript", "onnxconverter-common", "onnxruntime")
     precision_notes: ClassVar[dict[str, str]] = {
         "fp32": "float32 weights and compute",
         "fp16": "float16 weights and compute, float32 input and output",
@@ -225,6 +227,12 @@ class OnnxTarget(Target):
             dtype = onnx.helper.tensor_dtype_to_np_dtype(value.type.tensor_type.elem_type).name
             return {"name": value.name, "shape": dims, "dtype": dtype}
 
+        size = config.input_size or (calibration.shape[-1] if calibration is not None else None)
+        expected = [1, size, size, 3] if config.layout == "nhwc" else [1, 3, size, size]
+        for value in [*model.graph.input, *model.graph.output]:
+            got = describe(value)
+            if (size is not None and got["shape"] != expected) or got["dtype"] != "float32":
+                raise ExportError(f"onnx {config.precision}: {got} is not a float32 tensor of shape {expected}")
         return {
             "inputs": [describe(v) for v in model.graph.input],
             "outputs": [describe(v) for v in model.graph.output],

@@ -209,6 +209,8 @@ class TfliteTarget(Target):
     precisions = ("fp32", "fp16", "int8")
     layouts = ("nchw", "nhwc")
     options: ClassVar[frozenset[str]] = frozenset()
+    calibrated: ClassVar[frozenset[str]] = frozenset()
+    tools: ClassVar[tuple[str, ...]] = ("litert-torch", "ai-edge-quantizer", "ai-edge-litert")
     precision_notes: ClassVar[dict[str, str]] = {
         "fp32": "float32 weights and compute",
         "fp16": "float16 weights and anchor constants (dequantized once at load), float32 compute, input and output",
@@ -220,8 +222,6 @@ class TfliteTarget(Target):
     def convert(module, config, calibration: np.ndarray, work_dir: Path) -> Path:
         size = config.input_size or int(calibration.shape[-1])
         path = Path(work_dir) / f"{config.precision}-{config.layout}.tflite"
-        if config.precision == "int8":
-            log.info("tflite int8 is dynamic-range: the %d calibration faces are not needed", len(calibration))
         try:
             model = _convert_float(module, size, config.layout)
             if config.precision != "fp32":

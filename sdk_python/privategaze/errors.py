@@ -12,6 +12,7 @@ library exceptions are translated at the boundary. CLIs print these as ``Error: 
     ├── GeometryError          a geometric input is malformed or degenerate (a zero vector, a wrong shape, a face
     │                          behind the camera, a pose that cannot be estimated; also a ValueError)
     ├── ModelFileError         a model file (checkpoint or exported artefact) is missing, unreadable or not ours
+    │   ├── CheckpointError        (privategaze.training.checkpoint) a training checkpoint directory
     │   └── ManifestError          an artefact's manifest is missing, malformed or of an unsupported schema version
     └── ExportError            a converter failed on a preserver
         └── ExportValidationError  an artefact failed parity or the task-level gate; `.report` holds every check

@@ -23,6 +23,7 @@ Schema ``privategaze.manifest/1`` (JSON object, sorted keys, no timestamps so th
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -102,7 +103,10 @@ class Manifest:
 
     def to_json(self) -> str:
         """Canonical JSON (sorted keys, no spaces): the bytes embedded in artefacts."""
-        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        try:
+            return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), allow_nan=False)
+        except ValueError as exc:  # Swift's and Kotlin's JSON parsers reject NaN and infinities
+            raise ManifestError(f"a manifest figure is not a finite number: {exc}") from exc
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Manifest:
@@ -148,3 +152,25 @@ def read_sidecar(artefact_or_sidecar: str | Path) -> tuple[Manifest, dict]:
         raise ManifestError(f"cannot read the sidecar manifest {path}: {exc}") from exc
     facts = {k: data.get(k) for k in ("sha256", "size_bytes", "file")}
     return Manifest.from_dict(data), facts
+
+
+def artefact_sha256(path: str | Path) -> tuple[str, int]:
+    """sha256 and size in bytes of an artefact: a file, or a directory (an ``.mlpackage``).
+
+    A file hashes as its bytes (what ``sha256sum`` prints). A directory hashes its files in sorted order of their
+    relative POSIX paths, each as the path and then the contents, both prefixed by their length (8 bytes, big-endian)
+    so that no two trees share a hash. This is the ``sha256`` of sidecars, checked by the SDK and the benchmarks.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ManifestError(f"no artefact at {path}")
+    if not path.is_dir():
+        data = path.read_bytes()
+        return hashlib.sha256(data).hexdigest(), len(data)
+    digest, size = hashlib.sha256(), 0
+    for file in sorted((p for p in path.rglob("*") if p.is_file()), key=lambda p: p.relative_to(path).as_posix()):
+        name = file.relative_to(path).as_posix().encode()
+        data = file.read_bytes()
+        digest.update(len(name).to_bytes(8, "big") + name + len(data).to_bytes(8, "big") + data)
+        size += len(data)
+    return digest.hexdigest(), size
