@@ -4,8 +4,8 @@ Steps (each logged): load the deployable preserver (raw face in, obfuscated face
 and check its anchor; convert; inspect the artefact's structure; check numeric parity against PyTorch on public faces
 it was not calibrated on (through the target's runtime, or, where the runtime cannot run here, on the simulated
 numerics of its stored weights); run the task-level gate; then embed the manifest (figures included), read it back and
-write the sidecar. A failed check writes ``<name>.report.json`` and raises `ExportValidationError` carrying the whole
-report; no artefact of that name is left behind.
+write the sidecar. A failed check writes ``<artefact>.report.json`` and raises `ExportValidationError` carrying the
+whole report; no artefact of that name is left behind.
 """
 
 from __future__ import annotations
@@ -129,7 +129,8 @@ def export_preserver(
         target_estimators(Path(runs), preserver["blackbox"], size)  # fail before converting, not after
     name = artefact_name(checkpoint, config)
     final = out_dir / f"{name}{target.suffix}"
-    for stale in (final, sidecar_path(final), out_dir / f"{name}.report.json"):
+    report_path = out_dir / f"{final.name}.report.json"
+    for stale in (final, sidecar_path(final), report_path):
         shutil.rmtree(stale) if stale.is_dir() else stale.unlink(missing_ok=True)
     n_calibration = (config.calibration_size or DEFAULT_CALIBRATION) if config.precision in target.calibrated else 0
     calibration = faces(size, 800, n_calibration) if n_calibration else np.zeros((0, 3, size, size), np.float32)
@@ -141,9 +142,8 @@ def export_preserver(
         report = validate(converted, config, module, parity_faces, checkpoint, preserver, runs, audit_preset)
         report["calibration_faces"] = n_calibration
         if failed := [k for k in ("parity", "quality") if report[k].get("passed") is False]:
-            path = out_dir / f"{name}.report.json"
-            path.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
-            message = f"{name} ({config.target}) failed {' and '.join(failed)}; nothing was exported, report in {path}"
+            report_path.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+            message = f"{final.name} failed {' and '.join(failed)}; nothing was exported, report in {report_path}"
             raise ExportValidationError(message, report)
         manifest = build_manifest(name, config, preserver, report)
         target.embed_manifest(converted, manifest.to_json(), final)

@@ -103,8 +103,11 @@ def test_failed_parity_writes_a_report_and_no_artefact(preserver, tiny_runs, tmp
         export_preserver(preserver, config, tmp_path, tiny_runs)
     assert failure.value.report["parity"]["passed"] is False
     assert list(tmp_path.glob("*.onnx")) == []
-    report = json.loads(next(tmp_path.glob("*.report.json")).read_text())
+    report = json.loads((tmp_path / f"{preserver.name}.int8.onnx.report.json").read_text())
     assert report["parity"]["outputs"]["output"]["passed"] is False
+    # Another target's artefact of the same precision in the same folder leaves the report alone.
+    export_preserver(preserver, ExportConfig("tflite", "int8", task_gate=False), tmp_path, tiny_runs)
+    assert (tmp_path / f"{preserver.name}.int8.onnx.report.json").exists()
 
 
 def test_failed_task_gate_fails_the_export(preserver, tiny_runs, tmp_path, monkeypatch):

@@ -139,11 +139,16 @@ def _coremltools_warnings():
 
 
 def _compress(model, precision: str):
-    """Compress the convolution weights (every one, however small) for int8 and palettized6."""
+    """int8: every constant (conv weights and the anchor features, however small); palettized6: the conv weights.
+
+    Quantizing the anchor constants too takes the quick preserver's int8 package from 273 to 232 KB (3.4x under
+    fp32, against 2.9x) for a simulated output error of 0.035 max / 0.0013 mean (0.031 / 0.0011 with float16
+    anchors); a 64-entry palette per anchor tensor would blur the anchor's features, so palettization keeps them.
+    """
     cto = _require("coremltools.optimize.coreml")
     if precision == "int8":
         op = cto.OpLinearQuantizerConfig(mode="linear_symmetric", granularity="per_channel", weight_threshold=0)
-        return cto.linear_quantize_weights(model, cto.OptimizationConfig(op_type_configs={"conv": op}))
+        return cto.linear_quantize_weights(model, cto.OptimizationConfig(global_config=op))
     if precision == "palettized6":
         _require("sklearn")
         op = cto.OpPalettizerConfig(mode="kmeans", nbits=6, weight_threshold=0)
@@ -175,7 +180,7 @@ class CoremlTarget(Target):
     precision_notes: ClassVar[dict[str, str]] = {
         "fp32": "float32 compute and weights",
         "fp16": "float16 compute and weights",
-        "int8": "float16 compute, int8 weights (linear_quantize_weights, per-channel symmetric)",
+        "int8": "float16 compute, int8 weights and anchor constants (linear_quantize_weights, per-channel symmetric)",
         "palettized6": "float16 compute, 6-bit k-means palettized weights (palettize_weights, needs scikit-learn)",
     }
 
