@@ -106,6 +106,7 @@ def test_failed_parity_writes_a_report_and_no_artefact(preserver, tiny_runs, tmp
     report = json.loads((tmp_path / f"{preserver.name}.int8.onnx.report.json").read_text())
     assert report["parity"]["outputs"]["output"]["passed"] is False
     # Another target's artefact of the same precision in the same folder leaves the report alone.
+    monkeypatch.undo()
     export_preserver(preserver, ExportConfig("tflite", "int8", task_gate=False), tmp_path, tiny_runs)
     assert (tmp_path / f"{preserver.name}.int8.onnx.report.json").exists()
 

@@ -14,6 +14,24 @@ from collections.abc import Callable, Sequence
 from privategaze.errors import PrivateGazeError
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes each record to the `sys.stderr` of that moment, not to the one current when the CLI started.
+
+    A CLI called in-process (tests, notebooks) would otherwise leave a handler on a stream that is later closed.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
     parser.add_argument("--quiet", action="store_true", help="only warnings and errors")
@@ -26,7 +44,7 @@ def run_command(
     args = parser.parse_args(argv)
     level = logging.DEBUG if args.debug else logging.WARNING if args.quiet else logging.INFO
     # Our loggers at the chosen level; third-party libraries (converters, optimisers) only at WARNING.
-    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr, force=True)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", handlers=[_StderrHandler()], force=True)
     logging.getLogger("privategaze").setLevel(level)
     try:
         return handler(args)
