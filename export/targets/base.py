@@ -13,17 +13,27 @@ the same way:
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 
+from privategaze.errors import MissingDependencyError
 from privategaze.manifest import KEY
 
 # A runner maps float32 NCHW images in [0, 1] to float32 NCHW obfuscated images, whatever the artefact's own layout.
 Runner = Callable[[np.ndarray], np.ndarray]
 MANIFEST_KEY = KEY  # one key for every format
+
+
+def require(module: str, extra: str = "export"):
+    """Import an optional converter or runtime module; a missing one names the extra that installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDependencyError(module.partition(".")[0], extra) from exc
 
 
 class Target:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import importlib
 import json
 import logging
 import re
@@ -28,7 +27,7 @@ import numpy as np
 
 from privategaze import __version__
 from privategaze.errors import ExportError, ManifestError, MissingDependencyError
-from privategaze.export.targets.base import MANIFEST_KEY, Runner, Target
+from privategaze.export.targets.base import MANIFEST_KEY, Runner, Target, require
 
 log = logging.getLogger(__name__)
 INPUT, OUTPUT = "image", "obfuscated"
@@ -54,16 +53,9 @@ _WHY_NOT_RUN = (
 _MIL_SUFFIXES = re.compile(r"(_to_fp16|_quantized|_palettized)+$")
 
 
-def _require(module: str):
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise MissingDependencyError(module.partition(".")[0], "export") from exc
-
-
 def _fold_batchnorm(module):
     """A copy of `module` with every Conv2d -> BatchNorm2d pair of an nn.Sequential folded into the conv."""
-    torch = _require("torch")
+    torch = require("torch")
     from torch.nn.utils.fusion import fuse_conv_bn_eval
 
     folded = copy.deepcopy(module).eval()
@@ -76,7 +68,7 @@ def _fold_batchnorm(module):
 
 def _exportable(module, io_type: str):
     """The BatchNorm-folded preserver, scaled to 0-255 for an image output (which has no scale option)."""
-    torch = _require("torch")
+    torch = require("torch")
 
     class Exportable(torch.nn.Module):
         def __init__(self) -> None:
@@ -92,7 +84,7 @@ def _exportable(module, io_type: str):
 
 
 def _exported_program(model, size: int):
-    torch = _require("torch")
+    torch = require("torch")
     program = torch.export.export(model, (torch.rand(1, 3, size, size),)).run_decompositions({})
     # torch leaves max_pool2d's default arguments out of the graph; coremltools 9 wants all six.
     defaults = [[], [0, 0], [1, 1], False]  # stride (empty: the kernel size), padding, dilation, ceil_mode
@@ -113,7 +105,7 @@ def _io(ct, io_type: str, size: int) -> tuple[list, list]:
 
 
 def _convert(module, precision: str, io_type: str, size: int):
-    ct = _require("coremltools")
+    ct = require("coremltools")
     program = _exported_program(_exportable(module, io_type), size)
     inputs, outputs = _io(ct, io_type, size)
     with _coremltools_warnings():
@@ -145,12 +137,12 @@ def _compress(model, precision: str):
     fp32, against 2.9x) for a simulated output error of 0.035 max / 0.0013 mean (0.031 / 0.0011 with float16
     anchors); a 64-entry palette per anchor tensor would blur the anchor's features, so palettization keeps them.
     """
-    cto = _require("coremltools.optimize.coreml")
+    cto = require("coremltools.optimize.coreml")
     if precision == "int8":
         op = cto.OpLinearQuantizerConfig(mode="linear_symmetric", granularity="per_channel", weight_threshold=0)
         return cto.linear_quantize_weights(model, cto.OptimizationConfig(global_config=op))
     if precision == "palettized6":
-        _require("sklearn")
+        require("sklearn")
         op = cto.OpPalettizerConfig(mode="kmeans", nbits=6, weight_threshold=0)
         return cto.palettize_weights(model, cto.OptimizationConfig(op_type_configs={"conv": op}))
     return model
@@ -202,7 +194,7 @@ class CoremlTarget(Target):
 
     @staticmethod
     def embed_manifest(path: Path, manifest_json: str, out: Path) -> Path:
-        ct = _require("coremltools")
+        ct = require("coremltools")
         _check_package(Path(path))
         model = ct.models.MLModel(str(path), skip_model_load=True)
         model.user_defined_metadata[MANIFEST_KEY] = manifest_json
@@ -216,7 +208,7 @@ class CoremlTarget(Target):
 
     @staticmethod
     def read_manifest(path: Path) -> dict:
-        ct = _require("coremltools")
+        ct = require("coremltools")
         _check_package(Path(path))
         try:
             metadata = ct.utils.load_spec(str(path)).description.metadata.userDefined
@@ -245,7 +237,7 @@ class CoremlTarget(Target):
     def inspect(path: Path, config, module=None, calibration: np.ndarray | None = None) -> dict:
         """Spec I/O, MIL ops, metadata and weights; given `module`, the weights round trip against it and, given
         `calibration` too, the simulated output error of the compressed weights (float32 NCHW faces in [0, 1])."""
-        ct = _require("coremltools")
+        ct = require("coremltools")
         _check_package(Path(path), ExportError)
         model = ct.models.MLModel(str(path), skip_model_load=True)
         io_type = config.io_type or "image"
@@ -259,7 +251,7 @@ class CoremlTarget(Target):
         state = _exportable(module, io_type).state_dict()
         reference = {key.replace(".", "_"): value.numpy() for key, value in state.items() if value.is_floating_point()}
         with _coremltools_warnings():
-            decompressed = _consts(_require("coremltools.optimize.coreml").decompress_weights(model))
+            decompressed = _consts(require("coremltools.optimize.coreml").decompress_weights(model))
         weights = _match(reference, decompressed, path)
         report["weights"].update(_round_trip(weights, reference, config.precision, path))
         if calibration is not None:
@@ -268,7 +260,7 @@ class CoremlTarget(Target):
 
 
 def _mac_runner(path: Path, io_type: str) -> Runner:
-    ct = _require("coremltools")
+    ct = require("coremltools")
     from PIL import Image
 
     model = ct.models.MLModel(str(path))
@@ -291,7 +283,7 @@ def _check_package(path: Path, error: type[Exception] = ManifestError) -> None:
 
 def _save(model, path: Path) -> None:
     """Save `model` to `path` with the same bytes for the same model: no date, fixed UUIDs, deterministic protobuf."""
-    ct = _require("coremltools")
+    ct = require("coremltools")
     if _DATE_KEY in model.user_defined_metadata:
         del model.user_defined_metadata[_DATE_KEY]
     model.save(str(path))
@@ -326,7 +318,7 @@ def _io_report(spec, config, path: Path) -> dict:
 
 
 def _program(model):
-    load = _require("coremltools.converters.mil.frontend.milproto.load").load
+    load = require("coremltools.converters.mil.frontend.milproto.load").load
     spec = model.get_spec()
     return load(model_spec=spec, specification_version=spec.specificationVersion, file_weights_dir=model.weights_dir)
 
@@ -383,7 +375,7 @@ def _round_trip(weights: dict, reference: dict, precision: str, path: Path) -> d
 
 def _simulate(module, weights: dict, calibration: np.ndarray, precision: str, io_type: str) -> dict:
     """The torch module with the package's weights (and float16 compute unless fp32) against the original."""
-    torch = _require("torch")
+    torch = require("torch")
     simulated = _exportable(module, "tensor")
     state = simulated.state_dict()
     for key in state:

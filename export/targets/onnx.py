@@ -17,44 +17,32 @@ from typing import ClassVar
 import numpy as np
 
 from privategaze.errors import ExportError, ManifestError, MissingDependencyError
-from privategaze.export.targets.base import MANIFEST_KEY, Runner, Target
+from privategaze.export.targets.base import MANIFEST_KEY, Runner, Target, require
 
 log = logging.getLogger(__name__)
 INPUT, OUTPUT = "image", "obfuscated"
 OPSET = 20
 
 
-def _require(module: str):
-    import importlib
+def _nhwc_io(module):
+    """`module` taking and returning NHWC tensors (the transposes become part of the graph)."""
+    torch = require("torch")
 
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise MissingDependencyError(module.split(".", maxsplit=1)[0], "export") from exc
+    class Nhwc(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = module
 
+        def forward(self, x):
+            return self.inner(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
 
-class _NhwcIo:
-    """Wraps a NCHW module so that it takes and returns NHWC tensors (the transposes become part of the graph)."""
-
-    @staticmethod
-    def wrap(module):
-        torch = _require("torch")
-
-        class Nhwc(torch.nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.inner = module
-
-            def forward(self, x):
-                return self.inner(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
-
-        return Nhwc().eval()
+    return Nhwc().eval()
 
 
 def _export_fp32(module, size: int, layout: str, path: Path) -> None:
-    torch = _require("torch")
-    _require("onnxscript")
-    model = _NhwcIo.wrap(module) if layout == "nhwc" else module.eval()
+    torch = require("torch")
+    require("onnxscript")
+    model = _nhwc_io(module) if layout == "nhwc" else module.eval()
     shape = (1, size, size, 3) if layout == "nhwc" else (1, 3, size, size)
     example = torch.zeros(shape)
     program = torch.onnx.export(
@@ -76,7 +64,7 @@ def _strip_debug_info(path: Path) -> None:
 
     They make up ~9% of the file and would make the bytes depend on where the code is checked out.
     """
-    onnx = _require("onnx")
+    onnx = require("onnx")
     model = onnx.load(str(path))
     for node in model.graph.node:
         del node.metadata_props[:]
@@ -87,7 +75,7 @@ def _strip_debug_info(path: Path) -> None:
 
 
 def _calibration_reader(calibration: np.ndarray, layout: str):
-    quantization = _require("onnxruntime.quantization")
+    quantization = require("onnxruntime.quantization")
 
     class Reader(quantization.CalibrationDataReader):
         def __init__(self) -> None:
@@ -101,7 +89,7 @@ def _calibration_reader(calibration: np.ndarray, layout: str):
 
 
 def _quantize_int8(fp32: Path, calibration: np.ndarray, layout: str, path: Path) -> None:
-    quantization = _require("onnxruntime.quantization")
+    quantization = require("onnxruntime.quantization")
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     prepared = path.with_name(path.stem + ".prep.onnx")
@@ -121,8 +109,8 @@ def _quantize_int8(fp32: Path, calibration: np.ndarray, layout: str, path: Path)
 
 
 def _to_fp16(fp32: Path, path: Path) -> None:
-    onnx = _require("onnx")
-    float16 = _require("onnxconverter_common.float16")
+    onnx = require("onnx")
+    float16 = require("onnxconverter_common.float16")
     with warnings.catch_warnings():
         # Weights below float16's range are clamped to +-1e-7 (the converter's documented behaviour), one warning each.
         warnings.filterwarnings("ignore", message=r"the float32 number .* will be truncated", category=UserWarning)
@@ -163,7 +151,7 @@ class OnnxTarget(Target):
 
     @staticmethod
     def embed_manifest(path: Path, manifest_json: str, out: Path) -> Path:
-        onnx = _require("onnx")
+        onnx = require("onnx")
         model = onnx.load(str(path))
         kept = [p for p in model.metadata_props if p.key != MANIFEST_KEY]
         del model.metadata_props[:]
@@ -179,7 +167,7 @@ class OnnxTarget(Target):
     def read_manifest(path: Path) -> dict:
         import json
 
-        onnx = _require("onnx")
+        onnx = require("onnx")
         try:
             model = onnx.load(str(path), load_external_data=False)
         except FileNotFoundError as exc:
@@ -196,7 +184,7 @@ class OnnxTarget(Target):
 
     @staticmethod
     def runner(path: Path, config, threads: int = 1) -> Runner:
-        ort = _require("onnxruntime")
+        ort = require("onnxruntime")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -215,7 +203,7 @@ class OnnxTarget(Target):
 
     @staticmethod
     def inspect(path: Path, config, module=None, calibration: np.ndarray | None = None) -> dict:
-        onnx = _require("onnx")
+        onnx = require("onnx")
         model = onnx.load(str(path))
         try:
             onnx.checker.check_model(model)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import importlib
 import json
 import logging
 import os
@@ -30,19 +29,12 @@ from typing import ClassVar
 import numpy as np
 
 from privategaze.errors import ExportError, ManifestError, MissingDependencyError
-from privategaze.export.targets.base import MANIFEST_KEY, Runner, Target
+from privategaze.export.targets.base import MANIFEST_KEY, Runner, Target, require
 
 log = logging.getLogger(__name__)
 INPUT, OUTPUT = "image", "obfuscated"
 _IDENTIFIER = b"TFL3"  # the flatbuffer file identifier of TFLite models, at bytes 4-8
 _PROGRESS = "LITERT_TORCH_SHOW_PROGRESS"
-
-
-def _require(module: str, extra: str = "export"):
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise MissingDependencyError(module.split(".", maxsplit=1)[0], extra) from exc
 
 
 @contextlib.contextmanager
@@ -60,8 +52,8 @@ def _quiet_litert_torch():
 
 
 def _convert_float(module, size: int, layout: str) -> bytes:
-    torch = _require("torch")
-    litert_torch = _require("litert_torch")
+    torch = require("torch")
+    litert_torch = require("litert_torch")
     nhwc = layout == "nhwc"
     model = litert_torch.to_channel_last_io(module.eval(), args=[0], outputs=[0]).eval() if nhwc else module.eval()
     example = torch.zeros((1, size, size, 3) if nhwc else (1, 3, size, size))
@@ -70,9 +62,9 @@ def _convert_float(module, size: int, layout: str) -> bytes:
 
 
 def _quantize_weights(model: bytes, precision: str) -> bytes:
-    quantizer = _require("ai_edge_quantizer.quantizer")
-    qtyping = _require("ai_edge_quantizer.qtyping")
-    algorithms = _require("ai_edge_quantizer.algorithm_manager")
+    quantizer = require("ai_edge_quantizer.quantizer")
+    qtyping = require("ai_edge_quantizer.qtyping")
+    algorithms = require("ai_edge_quantizer.algorithm_manager")
     job = quantizer.Quantizer(model)
     every_op = qtyping.TFLOperationName.ALL_SUPPORTED
     if precision == "fp16":
@@ -94,7 +86,7 @@ def _int8_per_channel(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
 
 def _packed(values: np.ndarray, precision: str):
     """A tensor holding `values` in `precision` (fp16, or per-channel int8), and its data."""
-    schema = _require("ai_edge_litert.schema_py_generated", "litert")
+    schema = require("ai_edge_litert.schema_py_generated", "litert")
     tensor = schema.TensorT()
     tensor.shape = list(values.shape)
     if precision == "fp16":
@@ -113,7 +105,7 @@ def _store_constants(model, precision: str) -> int:
     The float tensor keeps its index and becomes the DEQUANTIZE output, so its consumers are untouched; its buffer
     holds the packed data. 1-D biases and scalars stay float32. Returns how many constants were stored.
     """
-    schema = _require("ai_edge_litert.schema_py_generated", "litert")
+    schema = require("ai_edge_litert.schema_py_generated", "litert")
     # DEQUANTIZE is version 3 for float16 input, 5 for per-channel int8 (TFLite's op_version.cc).
     dequantize = _opcode(model, schema.BuiltinOperator.DEQUANTIZE, 3 if precision == "fp16" else 5)
     users = collections.Counter(t.buffer for s in model.subgraphs for t in s.tensors)
@@ -140,7 +132,7 @@ def _store_constants(model, precision: str) -> int:
 
 def _opcode(model, builtin: int, version: int) -> int:
     """Index of `builtin` in the model's operator codes (added when absent), raised to `version` at least."""
-    schema = _require("ai_edge_litert.schema_py_generated", "litert")
+    schema = require("ai_edge_litert.schema_py_generated", "litert")
     codes = [max(code.builtinCode, code.deprecatedBuiltinCode) for code in model.operatorCodes]
     if builtin not in codes:
         code = schema.OperatorCodeT()
@@ -167,7 +159,7 @@ def _name_io(model) -> None:
 
 
 def _flatbuffers():
-    return _require("ai_edge_litert.tools.flatbuffer_utils", "litert")
+    return require("ai_edge_litert.tools.flatbuffer_utils", "litert")
 
 
 def _finish(data: bytes, precision: str) -> bytes:
@@ -180,7 +172,7 @@ def _finish(data: bytes, precision: str) -> bytes:
 
 
 def _op_names(data: bytes) -> list[str]:
-    schema = _require("ai_edge_litert.schema_py_generated", "litert")
+    schema = require("ai_edge_litert.schema_py_generated", "litert")
     names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
     model = _flatbuffers().read_model_from_bytearray(bytearray(data))
     codes = [max(code.builtinCode, code.deprecatedBuiltinCode) for code in model.operatorCodes]
@@ -190,7 +182,7 @@ def _op_names(data: bytes) -> list[str]:
 
 
 def _interpreter(path: Path, config, threads: int = 1):
-    litert = _require("ai_edge_litert.interpreter", "litert")
+    litert = require("ai_edge_litert.interpreter", "litert")
     try:
         interpreter = litert.Interpreter(model_path=str(path), num_threads=threads)
         interpreter.allocate_tensors()
@@ -236,7 +228,7 @@ class TfliteTarget(Target):
 
     @staticmethod
     def embed_manifest(path: Path, manifest_json: str, out: Path) -> Path:
-        schema = _require("ai_edge_litert.schema_py_generated", "litert")
+        schema = require("ai_edge_litert.schema_py_generated", "litert")
         model = _flatbuffers().read_model_from_bytearray(bytearray(Path(path).read_bytes()))
         data = np.frombuffer(manifest_json.encode("utf-8"), np.uint8)
         entry = next((m for m in model.metadata or [] if _text(m.name) == MANIFEST_KEY), None)
@@ -256,7 +248,7 @@ class TfliteTarget(Target):
 
     @staticmethod
     def read_manifest(path: Path) -> dict:
-        schema = _require("ai_edge_litert.schema_py_generated", "litert")
+        schema = require("ai_edge_litert.schema_py_generated", "litert")
         try:
             data = Path(path).read_bytes()
         except OSError as exc:
