@@ -17,3 +17,19 @@ def tiny_runs(tmp_path_factory):
     args = ["preserver", "--blackbox", "blackbox-small_cnn", "--surrogate", "surrogate-small_cnn", "--preset", "tiny"]
     assert train_main([*common, *args]) == 0
     return runs
+
+
+@pytest.fixture(scope="session")
+def sdk_artefacts(tiny_runs, tmp_path_factory):
+    """The tiny preserver exported as the SDK runs it: ONNX and TFLite fp32, gaze gate on the tiny audit."""
+    from privategaze.export.config import ExportConfig
+    from privategaze.export.exporter import export_preserver
+
+    (preserver,) = (tiny_runs / "preservers").glob("mobile-*")
+    out = tmp_path_factory.mktemp("sdk-exports")
+    return {
+        target: export_preserver(
+            preserver, ExportConfig(target, "fp32", attackers=False), out, tiny_runs, audit_preset="tiny"
+        ).path
+        for target in ("onnx", "tflite")
+    }

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import json
 import logging
 import os
 from pathlib import Path
@@ -33,7 +32,7 @@ from privategaze.export.targets.base import MANIFEST_KEY, Runner, Target, requir
 
 log = logging.getLogger(__name__)
 INPUT, OUTPUT = "image", "obfuscated"
-_IDENTIFIER = b"TFL3"  # the flatbuffer file identifier of TFLite models, at bytes 4-8
+
 _PROGRESS = "LITERT_TORCH_SHOW_PROGRESS"
 
 
@@ -248,38 +247,13 @@ class TfliteTarget(Target):
 
     @staticmethod
     def read_manifest(path: Path) -> dict:
-        schema = require("ai_edge_litert.schema_py_generated", "litert")
+        from privategaze.backends.litert import read_embedded_manifest  # the SDK's reader: one parser for both
+
         try:
             data = Path(path).read_bytes()
         except OSError as exc:
             raise ManifestError(f"no readable TFLite model at {path}: {exc}") from exc
-        if data[4:8] != _IDENTIFIER:
-            raise ManifestError(
-                f"{path} is not a TFLite model: expected {_IDENTIFIER!r} at bytes 4-8, got {data[4:8]!r}"
-            )
-        try:
-            model = schema.Model.GetRootAs(data, 0)
-            entries = {
-                _text(model.Metadata(i).Name()): model.Metadata(i).Buffer() for i in range(model.MetadataLength())
-            }
-            if MANIFEST_KEY not in entries:
-                raise ManifestError(
-                    f"{path} has no {MANIFEST_KEY!r} metadata entry (it has {sorted(entries)}): "
-                    "was it exported by pgz-export?"
-                )
-            buffer = model.Buffers(entries[MANIFEST_KEY])
-            raw = buffer.DataAsNumpy().tobytes() if buffer.DataLength() else b""
-        except ManifestError:
-            raise
-        except Exception as exc:
-            raise ManifestError(f"{path} is not a readable TFLite model: {exc}") from exc
-        try:
-            manifest = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ManifestError(f"the {MANIFEST_KEY!r} entry of {path} is not UTF-8 JSON: {exc}") from exc
-        if not isinstance(manifest, dict):
-            raise ManifestError(f"the manifest in {path} must be a JSON object, got {type(manifest).__name__}")
-        return manifest
+        return read_embedded_manifest(data, str(path))
 
     @staticmethod
     def runner(path: Path, config, threads: int = 1) -> Runner:

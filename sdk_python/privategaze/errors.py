@@ -14,8 +14,20 @@ library exceptions are translated at the boundary. CLIs print these as ``Error: 
     ├── ModelFileError         a model file (checkpoint or exported artefact) is missing, unreadable or not ours
     │   ├── CheckpointError        (privategaze.training.checkpoint) a training checkpoint directory
     │   └── ManifestError          an artefact's manifest is missing, malformed or of an unsupported schema version
-    └── ExportError            a converter failed on a preserver
-        └── ExportValidationError  an artefact failed parity or the task-level gate; `.report` holds every check
+    ├── ExportError            a converter failed on a preserver
+    │   └── ExportValidationError  an artefact failed parity or the task-level gate; `.report` holds every check
+    ├── ImageError             an input image cannot be used (shape, mode, bit depth, NaN, truncated, too large;
+    │                          also a ValueError); nothing is sent
+    ├── PreserverError         the preserver failed on a frame at run time; the frame is dropped, never sent raw
+    ├── EgressError            something other than an `ObfuscatedImage` was handed to the gaze client (a TypeError)
+    ├── StreamError            a video or live-stream call is out of order (timestamps not increasing, closed stream)
+    └── RemoteError            the remote gaze API failed; `.attempts` says how many requests were made
+        ├── RemoteConnectionError  the service could not be reached (refused, DNS, TLS)
+        ├── RemoteTimeoutError     no (complete) answer within the timeout
+        ├── RemoteHTTPError        an error status; `.status_code`
+        │   └── RemoteRateLimitError   429 after the retries; `.retry_after_s` when the service said
+        └── RemoteResponseError    an answer that is not what the adapter was told to expect (malformed JSON,
+                                   a missing field, a non-finite or out-of-range gaze)
 """
 
 from __future__ import annotations
@@ -72,3 +84,55 @@ class ExportValidationError(ExportError):
     def __init__(self, message: str, report: dict) -> None:
         super().__init__(message)
         self.report = report
+
+
+class ImageError(PrivateGazeError, ValueError):
+    """An input image cannot be used: what was expected, what came, and how to convert it."""
+
+
+class PreserverError(PrivateGazeError):
+    """The preserver failed on a frame at run time; the frame is dropped and nothing is sent."""
+
+
+class EgressError(PrivateGazeError, TypeError):
+    """Something other than an `ObfuscatedImage` made by a `Preserver` was handed to a gaze client."""
+
+
+class StreamError(PrivateGazeError):
+    """A video or live-stream call is out of order: timestamps not increasing, or the stream is closed."""
+
+
+class RemoteError(PrivateGazeError):
+    """The remote gaze API failed; `attempts` is how many requests were made (retries included)."""
+
+    def __init__(self, message: str, attempts: int = 1) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+
+
+class RemoteConnectionError(RemoteError):
+    """The service could not be reached: connection refused, name resolution or TLS failed."""
+
+
+class RemoteTimeoutError(RemoteError):
+    """The service sent no complete answer within the timeout."""
+
+
+class RemoteHTTPError(RemoteError):
+    """The service answered with an error status."""
+
+    def __init__(self, message: str, status_code: int, attempts: int = 1) -> None:
+        super().__init__(message, attempts)
+        self.status_code = status_code
+
+
+class RemoteRateLimitError(RemoteHTTPError):
+    """The service kept answering 429 Too Many Requests; `retry_after_s` is its last Retry-After, if any."""
+
+    def __init__(self, message: str, attempts: int = 1, retry_after_s: float | None = None) -> None:
+        super().__init__(message, 429, attempts)
+        self.retry_after_s = retry_after_s
+
+
+class RemoteResponseError(RemoteError):
+    """The service's answer is not what the adapter expects: malformed JSON, a missing field, a non-finite gaze."""
