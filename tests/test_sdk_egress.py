@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import base64
 import io
-import json
-import re
-import socket
-import threading
 
 import numpy as np
 import pytest
 from PIL import Image
+from wire import CaptureServer, images_in
 
 from privategaze.adapters import CallableAdapter, HttpJsonAdapter, HttpJsonConfig, MultipartAdapter, MultipartConfig
 from privategaze.client import ClientConfig, GazeClient, RetryPolicy
@@ -25,76 +22,6 @@ from privategaze.training.data.cache import load_or_render
 from privategaze.training.data.synthetic.dataset import SyntheticConfig
 
 pytestmark = [pytest.mark.export, pytest.mark.slow]
-ANSWER = b'{"gaze": {"pitch": 0.1, "yaw": -0.2}}'
-
-
-class CaptureServer:
-    """A raw TCP server on 127.0.0.1 that records every byte it receives and answers each HTTP request.
-
-    `statuses` is consumed one per request (default 200), to inject failures that make the client retry.
-    """
-
-    def __init__(self, statuses: list[int] | None = None) -> None:
-        self.received = bytearray()
-        self.requests: list[bytes] = []
-        self.statuses = list(statuses or [])
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}/v1/gaze"
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                connection, _ = self._sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._handle, args=(connection,), daemon=True).start()
-
-    def _handle(self, connection: socket.socket) -> None:
-        buffer = b""
-        with connection:
-            while True:
-                while b"\r\n\r\n" not in buffer:
-                    chunk = connection.recv(65536)
-                    if not chunk:
-                        return
-                    self.received += chunk
-                    buffer += chunk
-                head, _, rest = buffer.partition(b"\r\n\r\n")
-                length = int(re.search(rb"content-length: *(\d+)", head, re.IGNORECASE).group(1))
-                while len(rest) < length:
-                    chunk = connection.recv(65536)
-                    if not chunk:
-                        return
-                    self.received += chunk
-                    rest += chunk
-                self.requests.append(head + b"\r\n\r\n" + rest[:length])
-                buffer = rest[length:]
-                status = self.statuses.pop(0) if self.statuses else 200
-                body = ANSWER if status == 200 else b'{"error": "injected"}'
-                reason = b"OK" if status == 200 else b"Error"
-                connection.sendall(
-                    b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-                    % (status, reason, len(body), body)
-                )
-
-    def close(self) -> None:
-        self._sock.close()
-
-
-def _images_in(request: bytes) -> list[np.ndarray]:
-    """Every image carried by one captured HTTP request (JSON base64 field or multipart file), decoded."""
-    head, _, body = request.partition(b"\r\n\r\n")
-    encoded = []
-    if b"content-type: application/json" in head.lower():
-        encoded.append(base64.b64decode(json.loads(body)["image"].split(",")[-1]))
-    else:
-        for part in body.split(b"\r\n--"):
-            headers, _, content = part.partition(b"\r\n\r\n")
-            if b'name="image"' in headers:
-                encoded.append(content.rsplit(b"\r\n", 1)[0] if content.endswith(b"\r\n") else content)
-    return [np.asarray(Image.open(io.BytesIO(data)).convert("RGB")) for data in encoded]
 
 
 def _trivial_inverses(raw: np.ndarray) -> list[np.ndarray]:
@@ -166,7 +93,7 @@ def test_only_obfuscated_images_reach_the_wire(sdk_artefacts, raw_faces, fmt, ad
     finally:
         server.close()
     assert len(results) == len(server.requests) == len(raw_faces)
-    sent = [image for request in server.requests for image in _images_in(request)]
+    sent = [image for request in server.requests for image in images_in(request)]
     assert len(sent) == len(raw_faces)
     if adapter.endswith("png"):  # lossless: exactly the preserver's outputs, nothing else
         assert all(np.array_equal(s, o.pixels) for s, o in zip(sent, obfuscated, strict=True))
@@ -193,7 +120,7 @@ def test_the_checks_catch_a_preserver_that_leaks(sdk_artefacts, raw_faces, monke
                     pipeline.estimate(face)
         finally:
             server.close()
-        sent = [image for request in server.requests for image in _images_in(request)]
+        sent = [image for request in server.requests for image in images_in(request)]
         assert [k for k, _ in leaked_frames(sent, raw_faces)] == list(range(len(raw_faces))), name
         if name == "raw":
             assert _raw_bytes_found(bytes(server.received), raw_faces) == list(range(len(raw_faces)))
@@ -235,7 +162,7 @@ def test_retries_resend_the_obfuscated_image_never_the_raw(sdk_artefacts, raw_fa
     finally:
         server.close()
     assert failure.value.attempts == 3 and failure.value.status_code == 503
-    sent = [image for request in server.requests for image in _images_in(request)]
+    sent = [image for request in server.requests for image in images_in(request)]
     assert len(sent) == 3 and all(np.array_equal(s, expected) for s in sent)
     assert leaked_frames(sent, raw_faces[:1]) == []
 
@@ -255,7 +182,7 @@ def test_live_stream_sends_only_obfuscated_images(sdk_artefacts, raw_faces):
         server.close()
     assert stats.submitted == stats.results + stats.errors + stats.dropped == len(raw_faces) + 1
     assert stats.errors == len(errors) >= 1 or stats.dropped >= 1
-    sent = [image for request in server.requests for image in _images_in(request)]
+    sent = [image for request in server.requests for image in images_in(request)]
     assert len(sent) == stats.results == len(results)
     assert leaked_frames(sent, raw_faces) == []
 
