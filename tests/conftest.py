@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+
 import pytest
 
 from privategaze.training.cli import main as train_main
@@ -33,3 +38,51 @@ def sdk_artefacts(tiny_runs, tmp_path_factory):
         ).path
         for target in ("onnx", "tflite")
     }
+
+
+@contextlib.contextmanager
+def running_server(app) -> Iterator[str]:
+    """Serve an ASGI app with a real uvicorn on a free 127.0.0.1 port in a background thread; yields its base URL."""
+    import uvicorn
+
+    # No websocket backend (it only adds deprecation warnings) and no logging config of uvicorn's own: its loggers
+    # propagate to the test process's handlers.
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", log_config=None, ws="none")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn-test-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start (its log says why)")
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@pytest.fixture
+def serve_app():
+    """Host ASGI apps for one test: ``url = serve_app(app)``; every server started this way stops after the test."""
+    with contextlib.ExitStack() as stack:
+        yield lambda app: stack.enter_context(running_server(app))
+
+
+@pytest.fixture(scope="session")
+def tiny_blackbox(tiny_runs):
+    """The tiny trained black box of `tiny_runs`, loaded once."""
+    from privategaze.training.blackbox import LocalBlackBox
+
+    return LocalBlackBox(tiny_runs / "estimators" / "blackbox-small_cnn")
+
+
+@pytest.fixture(scope="session")
+def gaze_server(tiny_blackbox):
+    """Base URL of a pgz-serve app hosting the tiny black box with the default limits, up for the whole session."""
+    from privategaze.training.service.app import create_app
+
+    with running_server(create_app(tiny_blackbox)) as url:
+        yield url

@@ -21,6 +21,8 @@ library exceptions are translated at the boundary. CLIs print these as ``Error: 
     ├── PreserverError         the preserver failed on a frame at run time; the frame is dropped, never sent raw
     ├── EgressError            something other than an `ObfuscatedImage` was handed to the gaze client (a TypeError)
     ├── StreamError            a video or live-stream call is out of order (timestamps not increasing, closed stream)
+    ├── RejectedRequestError   (privategaze.training.service.request) a request pgz-serve refuses; `.status_code`,
+    │                          `.code` (the JSON error answer)
     └── RemoteError            the remote gaze API failed; `.attempts` says how many requests were made
         ├── RemoteConnectionError  the service could not be reached (refused, DNS, TLS)
         ├── RemoteTimeoutError     no (complete) answer within the timeout
