@@ -14,6 +14,7 @@ with `require_obfuscated(image)`: an adapter used without a client must not send
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
@@ -119,3 +120,43 @@ def request_headers(headers: Mapping[str, str], bearer_token: str | None) -> dic
     if bearer_token is not None:
         merged["Authorization"] = f"Bearer {bearer_token}"
     return merged
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """An HTTP adapter config as a JSON-ready dict (secrets included: store it accordingly)."""
+    data = {name: getattr(config, name) for name in config.__dataclass_fields__}
+    data["extra_fields"] = json.loads(json.dumps(dict(config.extra_fields)))  # a deep copy: the config stays frozen
+    data["headers"] = dict(config.headers)
+    data["response"] = config.response.to_dict()
+    return data
+
+
+def config_from_dict(cls: type, data: Mapping[str, Any]) -> Any:
+    """Build an HTTP adapter config of class `cls` from `config_to_dict` output; `ConfigError` on unknown keys."""
+    from privategaze.adapters.response import ResponseSpec
+
+    unknown = set(data) - set(cls.__dataclass_fields__)
+    if unknown:
+        raise ConfigError(f"unknown {cls.__name__} keys {sorted(unknown)}")
+    fields = dict(data)
+    if isinstance(fields.get("response"), Mapping):
+        fields["response"] = ResponseSpec.from_dict(fields["response"])
+    return cls(**fields)
+
+
+class ConfiguredAdapter:
+    """What the HTTP adapters share: one frozen config of type `config_type`, its endpoint and a readable repr."""
+
+    config_type: type = object
+
+    def __init__(self, config: Any) -> None:
+        if not isinstance(config, self.config_type):
+            raise ConfigError(f"{type(self).__name__} takes a {self.config_type.__name__}, got {type(config).__name__}")
+        self.config = config
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.config.method} {self.config.url})"
+
+    @property
+    def endpoint(self) -> str:
+        return self.config.url

@@ -17,7 +17,16 @@ from typing import Any
 import httpx
 import numpy as np
 
-from privategaze.adapters.base import check_encoding, check_method, check_url, frozen_headers, request_headers
+from privategaze.adapters.base import (
+    ConfiguredAdapter,
+    check_encoding,
+    check_method,
+    check_url,
+    config_from_dict,
+    config_to_dict,
+    frozen_headers,
+    request_headers,
+)
 from privategaze.adapters.response import ResponseSpec
 from privategaze.errors import ConfigError
 from privategaze.obfuscated import ObfuscatedImage, require_obfuscated
@@ -68,42 +77,18 @@ class HttpJsonConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The config as a JSON-ready dict (secrets included: store it accordingly)."""
-        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        data["extra_fields"] = _json_copy(self.extra_fields)
-        data["headers"] = dict(self.headers)
-        data["response"] = self.response.to_dict()
-        return data
+        return config_to_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HttpJsonConfig:
-        """Build a config from `to_dict` output.
-
-        Raises:
-            ConfigError: a key is unknown or a value is invalid.
-        """
-        unknown = set(data) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ConfigError(f"unknown HttpJsonConfig keys {sorted(unknown)}")
-        fields = dict(data)
-        if isinstance(fields.get("response"), Mapping):
-            fields["response"] = ResponseSpec.from_dict(fields["response"])
-        return cls(**fields)
+        """Build a config from `to_dict` output; `ConfigError` when a key is unknown or a value invalid."""
+        return config_from_dict(cls, data)
 
 
-class HttpJsonAdapter:
+class HttpJsonAdapter(ConfiguredAdapter):
     """Sends the obfuscated image inside a JSON body and reads the gaze out of a JSON answer."""
 
-    def __init__(self, config: HttpJsonConfig) -> None:
-        if not isinstance(config, HttpJsonConfig):
-            raise ConfigError(f"HttpJsonAdapter takes an HttpJsonConfig, got {type(config).__name__}")
-        self.config = config
-
-    def __repr__(self) -> str:
-        return f"HttpJsonAdapter({self.config.method} {self.config.url})"
-
-    @property
-    def endpoint(self) -> str:
-        return self.config.url
+    config_type = HttpJsonConfig
 
     def build_request(self, image: ObfuscatedImage, client: httpx.Client | httpx.AsyncClient) -> httpx.Request:
         image = require_obfuscated(image)

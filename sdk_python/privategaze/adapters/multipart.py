@@ -13,7 +13,16 @@ from typing import Any
 import httpx
 import numpy as np
 
-from privategaze.adapters.base import check_encoding, check_method, check_url, frozen_headers, request_headers
+from privategaze.adapters.base import (
+    ConfiguredAdapter,
+    check_encoding,
+    check_method,
+    check_url,
+    config_from_dict,
+    config_to_dict,
+    frozen_headers,
+    request_headers,
+)
 from privategaze.adapters.response import ResponseSpec
 from privategaze.errors import ConfigError
 from privategaze.obfuscated import ObfuscatedImage, require_obfuscated
@@ -69,42 +78,18 @@ class MultipartConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The config as a JSON-ready dict (secrets included: store it accordingly)."""
-        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        data["extra_fields"] = dict(self.extra_fields)
-        data["headers"] = dict(self.headers)
-        data["response"] = self.response.to_dict()
-        return data
+        return config_to_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MultipartConfig:
-        """Build a config from `to_dict` output.
-
-        Raises:
-            ConfigError: a key is unknown or a value is invalid.
-        """
-        unknown = set(data) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ConfigError(f"unknown MultipartConfig keys {sorted(unknown)}")
-        fields = dict(data)
-        if isinstance(fields.get("response"), Mapping):
-            fields["response"] = ResponseSpec.from_dict(fields["response"])
-        return cls(**fields)
+        """Build a config from `to_dict` output; `ConfigError` when a key is unknown or a value invalid."""
+        return config_from_dict(cls, data)
 
 
-class MultipartAdapter:
+class MultipartAdapter(ConfiguredAdapter):
     """Uploads the obfuscated image as a form file and reads the gaze out of a JSON answer."""
 
-    def __init__(self, config: MultipartConfig) -> None:
-        if not isinstance(config, MultipartConfig):
-            raise ConfigError(f"MultipartAdapter takes a MultipartConfig, got {type(config).__name__}")
-        self.config = config
-
-    def __repr__(self) -> str:
-        return f"MultipartAdapter({self.config.method} {self.config.url})"
-
-    @property
-    def endpoint(self) -> str:
-        return self.config.url
+    config_type = MultipartConfig
 
     def build_request(self, image: ObfuscatedImage, client: httpx.Client | httpx.AsyncClient) -> httpx.Request:
         image = require_obfuscated(image)
