@@ -41,7 +41,8 @@ def start_server(
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                 return process, url
         except httpx.TransportError:
-            time.sleep(0.2)
+            pass
+        time.sleep(0.2)
     stop_server(process)
     raise RemoteConnectionError(f"pgz-serve did not come up on {url}: {tail(log_file)}")
 

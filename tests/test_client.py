@@ -668,3 +668,34 @@ def test_async_client_with_a_local_adapter_and_the_egress_check(image):
 
     asyncio.run(remote())
     assert recorder.requests == []
+
+
+class _BrokenLocalAdapter:
+    """A third-party local adapter (not CallableAdapter) that misbehaves."""
+
+    def __init__(self, behaviour):
+        self.behaviour = behaviour
+
+    def predict(self, image):
+        return self.behaviour()
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "error", "message"),
+    [
+        (lambda: {}["missing"], RemoteError, "KeyError"),
+        (lambda: "not a gaze", RemoteResponseError, "not \\(pitch, yaw\\)"),
+        (lambda: (float("nan"), 0.0), RemoteResponseError, "not angles"),
+        (lambda: (0.0, 7.0), RemoteResponseError, "not angles"),
+    ],
+)
+def test_a_third_party_local_adapter_is_translated_and_checked(behaviour, error, message):
+    with GazeClient(_BrokenLocalAdapter(behaviour)) as client, pytest.raises(error, match=message):
+        client.estimate(obfuscated._make(np.zeros((8, 8, 3), np.uint8), model="m", blackbox=None, anchor_sha256=None))
+
+
+def test_non_ascii_headers_are_config_errors():
+    with pytest.raises(ConfigError, match="ASCII"):
+        HttpJsonConfig(url="https://gaze.example.com", headers={"X-Key": "clé"})
+    with pytest.raises(ConfigError, match="ASCII"):
+        HttpJsonConfig(url="https://gaze.example.com", bearer_token="line\nbreak")

@@ -100,6 +100,18 @@ def _png(array: np.ndarray, mode: str | None = None) -> bytes:
     return buffer.getvalue()
 
 
+def _png_rgb16() -> bytes:
+    """A 16-bit-per-channel RGB PNG (Pillow cannot write one; it reads it as 8-bit RGB, dropping the low byte)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+    width = height = 8
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([16, 2, 0, 0, 0])
+    rows = b"".join(b"\x00" + b"\x12\x34" * 3 * width for _ in range(height))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
 def _bomb() -> bytes:
     """A PNG whose header claims 100,000 x 100,000 pixels (a few hundred bytes on disk)."""
     data = bytearray(_png(np.zeros((8, 8, 3), np.uint8)))
@@ -119,6 +131,7 @@ BAD_IMAGES = {
     "RGBA PNG": (_png(np.zeros((32, 32, 4), np.uint8)), "RGBA"),
     "16-bit array": (np.zeros((32, 32, 3), np.uint16), "16-bit"),
     "16-bit PNG": (_png(np.zeros((32, 32), np.uint16)), "(16|32)-bit"),
+    "16-bit RGB PNG": (_png_rgb16(), "16-bit PNG"),
     "NaN": (np.full((32, 32, 3), np.nan, np.float32), "NaN"),
     "floats out of [0, 1]": (np.full((32, 32, 3), 200.0, np.float32), r"in \[0, 1\]"),
     "empty array": (np.zeros((0, 0, 3), np.uint8), "empty"),
@@ -327,6 +340,11 @@ def test_box_normalization_assumes_a_frontal_head_and_says_so():
         normalize_face(frame, spec)
     with pytest.raises(GeometryError, match="x1 > x0"):
         normalize_face(frame, spec, box=(10, 10, 5, 20))
+    for camera in (np.eye(2), np.zeros((3, 3))):
+        with pytest.raises(GeometryError, match="camera_matrix"):
+            normalize_face(frame, spec, box=box, camera_matrix=camera)
+    with pytest.raises(GeometryError, match="undistort"):
+        normalize_face(frame, spec, box=box, dist_coeffs=np.zeros(5))
 
 
 def test_obfuscate_frame_carries_the_normalization(sdk_artefacts):

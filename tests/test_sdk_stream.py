@@ -13,7 +13,7 @@ from wire import CaptureServer, images_in
 
 from privategaze.adapters import CallableAdapter
 from privategaze.client import GazeClient
-from privategaze.errors import ImageError, RemoteError, StreamError
+from privategaze.errors import ImageError, PreserverError, RemoteError, StreamError
 from privategaze.obfuscate_cli import main as obfuscate_main
 from privategaze.obfuscated import require_obfuscated
 from privategaze.pipeline import GazePipeline
@@ -32,12 +32,14 @@ class GatedClient:
         self.gate = threading.Event()
         self.started = threading.Event()
         self.seen: list[int | None] = []
+        self.pixels: list[np.ndarray] = []
 
     def estimate(self, image) -> GazeResult:
         require_obfuscated(image)
         self.started.set()
         self.gate.wait(30)
         self.seen.append(image.timestamp_ms)
+        self.pixels.append(image.pixels)
         return GazeResult((0.0, 0.0), timestamp_ms=image.timestamp_ms)
 
 
@@ -149,15 +151,66 @@ def test_pgz_obfuscate_queries_an_api(sdk_artefacts, tmp_path, capsys):
         (["--api", "http://gaze.example.com/v1"], "https"),
         (["--bearer-token-env", "PGZ_TEST_UNSET_TOKEN", "--api", "https://gaze.example.com"], "not set"),
         (["--header", "no-colon", "--api", "https://gaze.example.com"], "Name: value"),
+        (["--header", "X-Key: clé", "--api", "https://gaze.example.com"], "ASCII"),
     ],
 )
 def test_pgz_obfuscate_config_errors_have_no_traceback(sdk_artefacts, tmp_path, capsys, args, message):
     Image.fromarray(FACE).save(tmp_path / "a.png")
-    code = obfuscate_main(["--model", str(sdk_artefacts["onnx"]), str(tmp_path / "a.png"), "--out", str(tmp_path)])
-    assert code == 0
-    code = obfuscate_main(
-        ["--model", str(sdk_artefacts["onnx"]), str(tmp_path / "a.png"), "--out", str(tmp_path), *args]
-    )
+    command = ["--model", str(sdk_artefacts["onnx"]), str(tmp_path / "a.png"), "--out", str(tmp_path / "out")]
+    assert obfuscate_main(command) == 0
+    code = obfuscate_main([*command, *args])
     err = capsys.readouterr().err
     assert code == 1 and message in err and "Traceback" not in err
-    assert obfuscate_main(["--model", str(tmp_path / "missing.onnx"), str(tmp_path), "--out", str(tmp_path)]) == 1
+    missing = ["--model", str(tmp_path / "missing.onnx"), str(tmp_path / "a.png"), "--out", str(tmp_path / "out")]
+    assert obfuscate_main(missing) == 1
+
+
+def test_an_unexpected_failure_still_ends_on_the_error_channel(preserver):
+    errors = []
+    with GazeClient(CallableAdapter(lambda pixels: (0.0, 0.0))) as client:
+        stream = LiveStream(GazePipeline(preserver, client), lambda r, t: None, lambda e, t: errors.append((t, e)))
+        stream.submit(FACE, 1, box=(0, 0, 32, 32), layout="chw")  # a keyword normalize() does not take
+        stream.submit(FACE, 2)
+        stats = stream.close()
+    assert (stats.errors, stats.results) == (1, 1)
+    ((timestamp, error),) = errors
+    assert timestamp == 1 and isinstance(error, PreserverError) and "TypeError" in str(error)
+
+
+def test_live_stream_copies_frames_the_camera_reuses(preserver):
+    client = GatedClient()
+    stream = LiveStream(GazePipeline(preserver, client), lambda r, t: None, lambda e, t: None, max_queue=4)
+    buffer = FACE.copy()
+    stream.submit(buffer, 0)
+    assert client.started.wait(30)
+    stream.submit(buffer, 1)
+    buffer[:] = 0  # the camera writes the next frame into the same buffer
+    client.gate.set()
+    stream.close()
+    expected = preserver.obfuscate(FACE).pixels
+    assert all(np.array_equal(p, expected) for p in client.pixels)
+
+
+def test_results_say_how_the_frame_was_normalized(preserver):
+    frame = np.zeros((240, 320, 3), np.uint8)
+    with GazeClient(CallableAdapter(lambda pixels: (0.0, 0.0))) as client:
+        pipeline = GazePipeline(preserver, client)
+        by_box = pipeline.estimate_frame(frame, box=(120, 80, 200, 160))
+        face = pipeline.estimate(FACE)
+    assert (by_box.normalization_method, by_box.intrinsics) == ("box", "default")
+    assert by_box.camera_pitch_yaw_rad is not None
+    assert (face.normalization_method, face.intrinsics, face.camera_pitch_yaw_rad) == (None, None, None)
+
+
+def test_pgz_obfuscate_refuses_ignored_options_and_overwrites(sdk_artefacts, tmp_path, capsys):
+    Image.fromarray(FACE).save(tmp_path / "a.png")
+    Image.fromarray(FACE).save(tmp_path / "a.jpg")
+    model = ["--model", str(sdk_artefacts["onnx"])]
+    with pytest.raises(SystemExit) as usage:
+        obfuscate_main([*model, str(tmp_path / "a.png"), "--out", str(tmp_path / "o"), "--units", "deg"])
+    assert usage.value.code == 2 and "--units needs --api" in capsys.readouterr().err
+    assert obfuscate_main([*model, str(tmp_path), "--out", str(tmp_path / "o")]) == 1
+    assert "would both be written" in capsys.readouterr().err
+    (tmp_path / "a.jpg").unlink()
+    assert obfuscate_main([*model, str(tmp_path), "--out", str(tmp_path)]) == 1
+    assert "would overwrite input images" in capsys.readouterr().err

@@ -28,6 +28,7 @@ import dataclasses
 import ipaddress
 import itertools
 import logging
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -235,9 +236,28 @@ class _ClientCore:
         logger.warning("attempt %d/%d failed: %s; retrying in %.2f s", attempt, policy.max_attempts, error, delay)
         return delay
 
+    def _predict_local(self, image: ObfuscatedImage) -> np.ndarray:
+        """A local adapter's answer, with its failures translated and its output checked like a remote one."""
+        try:
+            output = self.adapter.predict(image)
+        except PrivateGazeError:
+            raise
+        except Exception as error:  # third-party adapter code: no raw exception reaches the caller
+            raise RemoteError(f"the local adapter {self.adapter!r} failed: {type(error).__name__}: {error}") from error
+        try:
+            gaze = np.asarray(output, dtype=np.float64).reshape(2)
+        except (TypeError, ValueError) as error:
+            raise RemoteResponseError(
+                f"the local adapter {self.adapter!r} returned {output!r}, not (pitch, yaw)"
+            ) from error
+        if not np.isfinite(gaze).all() or np.abs(gaze).max() > math.pi:
+            raise RemoteResponseError(f"the local adapter {self.adapter!r} returned {gaze.tolist()}, not angles")
+        return gaze
+
     def _result(self, image: ObfuscatedImage, pitch_yaw: np.ndarray, started: float, attempts: int) -> GazeResult:
         latency_ms = (time.monotonic() - started) * 1000.0
         fields = {"model": image.model, "timestamp_ms": image.timestamp_ms}
+        fields |= {"normalization_method": image.normalization_method, "intrinsics": image.intrinsics}
         return GazeResult.from_remote(
             pitch_yaw, image.normalization, latency_ms=latency_ms, attempts=attempts, **fields
         )
@@ -309,7 +329,7 @@ class GazeClient(_ClientCore):
 
     def _attempt(self, image: ObfuscatedImage) -> np.ndarray:
         if self._http is None:  # a local adapter
-            return self.adapter.predict(image)
+            return self._predict_local(image)
         request = self.adapter.build_request(image, self._http)
         deadline = time.monotonic() + self.config.timeout_s
         try:
@@ -394,7 +414,7 @@ class AsyncGazeClient(_ClientCore):
 
     async def _attempt(self, image: ObfuscatedImage) -> np.ndarray:
         if self._http is None:  # a local adapter
-            return await asyncio.to_thread(self.adapter.predict, image)
+            return await asyncio.to_thread(self._predict_local, image)
         try:
             return await asyncio.wait_for(self._exchange(image), self.config.timeout_s)
         except asyncio.TimeoutError as error:

@@ -23,6 +23,7 @@ from privategaze.errors import GeometryError
 from privategaze.geometry import (
     Normalization,
     NormalizationSpec,
+    check_camera_matrix,
     default_camera_matrix,
     normalize_from_landmarks,
     normalize_from_pose,
@@ -70,13 +71,13 @@ def normalize_face(
         raise GeometryError("pass exactly one of landmarks (6, 2) or box (x0, y0, x1, y1)")
     height, width = frame.shape[:2]
     intrinsics = "given" if camera_matrix is not None else "default"
-    camera = (
-        np.asarray(camera_matrix, np.float64) if camera_matrix is not None else default_camera_matrix(width, height)
-    )
+    camera = check_camera_matrix(camera_matrix) if camera_matrix is not None else default_camera_matrix(width, height)
     if landmarks is not None:
         normalization = normalize_from_landmarks(landmarks, camera, spec, dist_coeffs=dist_coeffs)
         method = "landmarks"
     else:
+        if dist_coeffs is not None:
+            raise GeometryError("dist_coeffs apply to landmarks; undistort the frame before normalizing from a box")
         normalization = _normalize_from_box(box, camera, spec, face_width_mm)
         method = "box"
     return NormalizedFace(warp_image(frame, normalization), normalization, method, intrinsics)

@@ -244,7 +244,8 @@ def _rotate_gaze(gaze: np.ndarray, rotation: np.ndarray) -> np.ndarray:
     raise GeometryError(f"gaze must be vectors (..., 3) or (pitch, yaw) angles (..., 2), got shape {gaze.shape}")
 
 
-def _check_camera_matrix(camera_matrix: np.ndarray) -> np.ndarray:
+def check_camera_matrix(camera_matrix: np.ndarray) -> np.ndarray:
+    """`camera_matrix` as a float (3, 3) array if it is an intrinsics matrix, else `GeometryError`."""
     camera_matrix = _matrix(camera_matrix, (3, 3), "camera_matrix")
     if camera_matrix[0, 0] <= 0 or camera_matrix[1, 1] <= 0 or not np.allclose(camera_matrix[2], (0, 0, 1)):
         raise GeometryError(
@@ -279,7 +280,7 @@ def normalize_from_pose(
             the line of sight (no unique normalized roll).
     """
     spec = spec or NormalizationSpec()
-    camera_matrix = _check_camera_matrix(camera_matrix)
+    camera_matrix = check_camera_matrix(camera_matrix)
     head_rotation = _check_rotation(head_rotation, "head_rotation")
     center = _matrix(face_center_mm, (3,), "face_center_mm")
     if center[2] <= 0:
@@ -477,7 +478,7 @@ def estimate_head_pose(
         )
     if not (np.all(np.isfinite(landmarks)) and np.all(np.isfinite(model))):
         raise GeometryError("landmarks_2d and model_points_3d must be finite")
-    image_points = _undistort(landmarks, _check_camera_matrix(camera_matrix), dist_coeffs)
+    image_points = _undistort(landmarks, check_camera_matrix(camera_matrix), dist_coeffs)
     best = _refine_pose(*_pose_from_homography(image_points, model), model, image_points)
     # A flat-ish face seen from afar has two poses of nearly equal reprojection error, the face plane tilted one way
     # or mirrored across the line of sight; noise can trap the descent in the wrong one, so try both.

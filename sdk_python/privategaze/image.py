@@ -1,7 +1,7 @@
 """Image coercion: whatever app code holds -> the (H, W, 3) uint8 RGB array the SDK works on.
 
 Accepted: a PIL image (mode RGB), a numpy array (H, W, 3) or (3, H, W) of uint8, or of floats in [0, 1], in RGB or
-BGR order (OpenCV frames), a file path, or encoded bytes (PNG, JPEG, WebP, ...). Anything else is an `ImageError`
+BGR order (OpenCV frames), a file path, or encoded bytes (PNG, JPEG, WebP, BMP, TIFF). Anything else is an `ImageError`
 that says what came and how to convert it: the SDK never guesses a colour space, so grayscale, RGBA, palette and
 16-bit images are refused rather than silently converted (an alpha channel or a 16-bit depth usually means the
 frame came from the wrong place). Decoding is guarded against truncated files and decompression bombs: the pixel
@@ -11,6 +11,7 @@ count is checked from the header, before any pixel is decoded.
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,11 @@ from privategaze.errors import ConfigError, ImageError
 MAX_PIXELS = 40_000_000  # above an 8K frame (33 MP); a face crop is far smaller
 COLORS = ("RGB", "BGR")
 LAYOUTS = ("hwc", "chw")
+# Only these decoders parse untrusted bytes: Pillow's other plugins (EPS via Ghostscript, ...) never see input.
+DECODERS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF")
+DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error)
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_BIT_DEPTH = 24  # byte offset of the bit depth in a PNG's IHDR chunk
 
 _FIX = {
     "L": "a grayscale image; the preserver needs colour: pass an RGB frame",
@@ -82,19 +88,23 @@ def _check_pixels(width: int, height: int, max_pixels: int, what: str) -> None:
 def _decode(data: bytes, max_pixels: int, what: str) -> np.ndarray:
     if not data:
         raise ImageError(f"{what} is empty (0 bytes)")
+    if data.startswith(_PNG_SIGNATURE) and len(data) > _PNG_BIT_DEPTH and data[_PNG_BIT_DEPTH] == 16:
+        # Pillow opens 16-bit RGB PNGs as 8-bit "RGB", silently dropping the low byte: read the depth from IHDR.
+        raise ImageError(f"{what} is a 16-bit PNG; scale it to 8 bits per channel first")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(data), formats=DECODERS)
             _check_pixels(*image.size, max_pixels, what)  # from the header, before decoding pixels
             image.load()
+            image = ImageOps.exif_transpose(image)
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageError(f"{what} is a decompression bomb: {exc}") from exc
-    except (OSError, SyntaxError, ValueError) as exc:  # Pillow's errors for unknown, truncated or corrupt files
+    except DECODE_ERRORS as exc:  # Pillow's errors for unknown, truncated or corrupt files
         raise ImageError(f"{what} is not a readable image (truncated or corrupt?): {exc}") from exc
-    return _from_pil(ImageOps.exif_transpose(image), max_pixels, what)
+    return _from_pil(image, max_pixels, what)
 
 
 def _from_pil(image: Image.Image, max_pixels: int, what: str = "the image") -> np.ndarray:
@@ -102,7 +112,10 @@ def _from_pil(image: Image.Image, max_pixels: int, what: str = "the image") -> n
     if image.mode != "RGB":
         fix = _FIX.get(image.mode, "convert it to RGB first")
         raise ImageError(f"{what} has PIL mode {image.mode!r}, expected 'RGB': {fix}")
-    return np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
+    try:  # a PIL image opened lazily by the caller decodes here
+        return np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
+    except DECODE_ERRORS as exc:
+        raise ImageError(f"{what} is not a readable image (truncated or corrupt?): {exc}") from exc
 
 
 def _from_array(array: np.ndarray, color: str, layout: str, max_pixels: int) -> np.ndarray:

@@ -80,21 +80,57 @@ def _progress(items: list, enabled: bool):
     return tqdm(items, desc="obfuscate", unit="img", disable=not enabled)
 
 
+API_OPTIONS = {
+    "adapter": "http-json", "encoding": "png", "image_field": "image", "pitch_path": None, "yaw_path": None,
+    "vector_path": None, "units": "rad", "header": [], "bearer_token_env": None, "timeout_s": 10.0, "attempts": 3,
+    "allow_insecure_http": False, "stop_on_remote_error": False,
+}  # fmt: skip
+
+
+def _check_usage(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """Options that would be ignored are usage errors, never silently dropped."""
+    if not args.api:
+        given = [name for name, default in API_OPTIONS.items() if getattr(args, name) != default]
+        if given:
+            parser.error(f"--{given[0].replace('_', '-')} needs --api")
+    if args.vector_path and (args.pitch_path or args.yaw_path or args.units != "rad"):
+        parser.error("--vector-path replaces --pitch-path, --yaw-path and --units")
+    if args.adapter == "multipart" and args.image_field != "image":
+        parser.error("--image-field is for --adapter http-json; multipart sends the file as the field 'image'")
+
+
+def _outputs(files: list[tuple[Path, Path]], out: Path) -> list[Path]:
+    """Where each obfuscated image goes; refuses outputs that would overwrite each other or an input."""
+    targets = [(out / name).with_suffix(".png") for _, name in files]
+    seen: dict[Path, Path] = {}
+    for (file, _), target in zip(files, targets, strict=True):
+        if target in seen:
+            raise ConfigError(f"{seen[target]} and {file} would both be written to {target}; rename one")
+        seen[target] = file
+    sources = {file.resolve() for file, _ in files}
+    if any(target.resolve() in sources for target in targets):
+        raise ConfigError(f"--out {out} would overwrite input images; choose another folder")
+    return targets
+
+
 def _run(args: argparse.Namespace) -> int:
     files = list(_inputs(args.inputs))
     if not files:
         raise ConfigError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) under {', '.join(map(str, args.inputs))}")
+    targets = _outputs(files, args.out)
     preserver = Preserver(args.model, backend=args.backend, threads=args.threads)
     client = _client(args) if args.api else None
-    args.out.mkdir(parents=True, exist_ok=True)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the output folder {args.out}: {exc}") from exc
     written = failed = answered = 0
     lines = []
     try:
-        for file, name in _progress(files, enabled=not args.quiet):
+        for (file, name), target in _progress(list(zip(files, targets, strict=True)), enabled=not args.quiet):
             record: dict = {"file": str(name)}
             try:
                 obfuscated = preserver.obfuscate(file)
-                target = (args.out / name).with_suffix(".png")
                 target.parent.mkdir(parents=True, exist_ok=True)
                 obfuscated.to_pil().save(target)
                 written += 1
@@ -114,7 +150,10 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         if client is not None:
             client.close()
-            (args.out / "gaze.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+            try:
+                (args.out / "gaze.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+            except OSError as exc:
+                raise ConfigError(f"cannot write {args.out / 'gaze.jsonl'}: {exc}") from exc
     gaze = f"; gaze for {answered} in {args.out / 'gaze.jsonl'}" if client is not None else ""
     log.info("obfuscated %d of %d images with %s (%d failed) -> %s%s", written, len(files), args.model.name,
              failed, args.out, gaze)  # fmt: skip
@@ -151,4 +190,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run_command(build_parser(), _run, argv)
+    parser = build_parser()
+
+    def run(args: argparse.Namespace) -> int:
+        _check_usage(args, parser)
+        return _run(args)
+
+    return run_command(parser, run, argv)

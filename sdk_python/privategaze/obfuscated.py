@@ -34,9 +34,14 @@ class ObfuscatedImage:
         normalization: The face normalization of the frame it came from, when the preserver normalized it; maps
             the remote gaze back to camera coordinates.
         timestamp_ms: The frame's timestamp in video and live-stream modes.
+        normalization_method: "landmarks", "box", "external" (a `Normalization` passed in) or None.
+        intrinsics: "given" or "default" when the SDK normalized the frame, else None.
     """
 
-    __slots__ = ("_pixels", "anchor_sha256", "blackbox", "model", "normalization", "timestamp_ms")
+    __slots__ = (
+        "_pixels", "anchor_sha256", "blackbox", "intrinsics", "model", "normalization", "normalization_method",
+        "timestamp_ms",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -47,21 +52,31 @@ class ObfuscatedImage:
         anchor_sha256: str | None,
         normalization: Normalization | None = None,
         timestamp_ms: int | None = None,
+        normalization_method: str | None = None,
+        intrinsics: str | None = None,
         _token: Any = None,
     ) -> None:
         if _token is not _TOKEN:
             raise EgressError(
                 "an ObfuscatedImage is made only by Preserver.obfuscate(); pass your frame through a Preserver"
             )
-        pixels = np.array(pixels, dtype=np.uint8, copy=True)
-        pixels.setflags(write=False)
+        pixels = np.asarray(pixels, dtype=np.uint8)
+        # Backed by immutable bytes, so not even setflags(write=True) can make the pixels editable again.
+        pixels = np.frombuffer(pixels.tobytes(), np.uint8).reshape(pixels.shape)
         fields = {"model": model, "blackbox": blackbox, "anchor_sha256": anchor_sha256}
         fields |= {"normalization": normalization, "timestamp_ms": timestamp_ms, "_pixels": pixels}
+        fields |= {"normalization_method": normalization_method, "intrinsics": intrinsics}
         for name, value in fields.items():
             object.__setattr__(self, name, value)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"ObfuscatedImage is immutable; cannot set {name!r}")
+
+    def __copy__(self) -> ObfuscatedImage:
+        return self  # immutable
+
+    def __deepcopy__(self, memo: dict) -> ObfuscatedImage:
+        return self
 
     def __repr__(self) -> str:
         height, width = self._pixels.shape[:2]

@@ -11,6 +11,7 @@ path to the network.
 
 from __future__ import annotations
 
+import numbers
 import threading
 from typing import Any, Protocol
 
@@ -62,9 +63,9 @@ class GazePipeline:
 
     def check_timestamp(self, timestamp_ms: int) -> None:
         """Accept `timestamp_ms` if it is later than every earlier one, else `StreamError`."""
-        if isinstance(timestamp_ms, bool) or not isinstance(timestamp_ms, int):
+        if isinstance(timestamp_ms, bool) or not isinstance(timestamp_ms, numbers.Integral):
             raise StreamError(f"timestamp_ms must be an integer of milliseconds, got {timestamp_ms!r}")
         with self._video_lock:
             if self._last_timestamp_ms is not None and timestamp_ms <= self._last_timestamp_ms:
                 raise StreamError(f"timestamps must increase: got {timestamp_ms} ms after {self._last_timestamp_ms} ms")
-            self._last_timestamp_ms = timestamp_ms
+            self._last_timestamp_ms = int(timestamp_ms)

@@ -129,12 +129,13 @@ class Preserver:
             ImageError: the image cannot be used. PreserverError: the runtime failed. Either way nothing is produced.
         """
         face = resize_square(load_image(image, color=color, layout=layout, max_pixels=self.max_pixels), self.size)
-        return self._wrap(self._run(face), normalization, timestamp_ms)
+        method = "external" if normalization is not None else None
+        return self._wrap(self._run(face), normalization, timestamp_ms, method)
 
     def obfuscate_batch(self, images: Iterable[Any], **kwargs: Any) -> list[ObfuscatedImage]:
         """`obfuscate` each image; the first unusable one raises and none of the batch is returned."""
         faces = [resize_square(load_image(i, max_pixels=self.max_pixels, **kwargs), self.size) for i in images]
-        return [self._wrap(self._run(face), None, None) for face in faces]
+        return [self._wrap(self._run(face)) for face in faces]
 
     def normalize(
         self,
@@ -167,7 +168,7 @@ class Preserver:
         The result carries the `Normalization`, so the gaze client can return camera-frame gaze too.
         """
         face = self.normalize(frame, **normalize_kwargs)
-        return self._wrap(self._run(face.pixels), face.normalization, timestamp_ms)
+        return self._wrap(self._run(face.pixels), face.normalization, timestamp_ms, face.method, face.intrinsics)
 
     def _run(self, face: np.ndarray) -> np.ndarray:
         x = face.astype(np.float32) / 255.0
@@ -183,7 +184,14 @@ class Preserver:
         image = output[0].transpose(1, 2, 0) if self.manifest.output.layout == "nchw" else output[0]
         return np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
 
-    def _wrap(self, pixels: np.ndarray, normalization: Normalization | None, timestamp_ms: int | None):
+    def _wrap(
+        self,
+        pixels: np.ndarray,
+        normalization: Normalization | None = None,
+        timestamp_ms: int | None = None,
+        normalization_method: str | None = None,
+        intrinsics: str | None = None,
+    ) -> ObfuscatedImage:
         return _make(
             pixels,
             model=self.manifest.name,
@@ -191,4 +199,6 @@ class Preserver:
             anchor_sha256=self.manifest.anchor_sha256,
             normalization=normalization,
             timestamp_ms=timestamp_ms,
+            normalization_method=normalization_method,
+            intrinsics=intrinsics,
         )

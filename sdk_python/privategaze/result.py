@@ -22,6 +22,9 @@ class GazeResult:
         attempts: Requests made (1 when the first succeeded).
         model: The preserver artefact that obfuscated the frame.
         timestamp_ms: The frame's timestamp in video and live-stream modes.
+        normalization_method: How the SDK normalized the frame: "landmarks", "box", "external" (a `Normalization`
+            passed in), or None (a face normalized elsewhere).
+        intrinsics: "given" or "default" (`geometry.default_camera_matrix` assumed) when the SDK normalized it.
     """
 
     pitch_yaw_rad: tuple[float, float]
@@ -30,6 +33,8 @@ class GazeResult:
     attempts: int = 1
     model: str = ""
     timestamp_ms: int | None = None
+    normalization_method: str | None = None
+    intrinsics: str | None = None
 
     @property
     def gaze_vector(self) -> np.ndarray:

@@ -9,13 +9,16 @@ the newest frame, not a backlog) and counted in `stats.dropped`. Each frame ends
 from __future__ import annotations
 
 import collections
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from privategaze.errors import ConfigError, PrivateGazeError, StreamError
+import numpy as np
+
+from privategaze.errors import ConfigError, PreserverError, PrivateGazeError, StreamError
 from privategaze.pipeline import GazePipeline
 from privategaze.result import GazeResult
 
@@ -81,6 +84,8 @@ class LiveStream:
             if dropped:
                 self._queue.popleft()
                 self.stats.dropped += 1
+            # A copy: camera code often reuses one buffer for the next frame before this one is processed.
+            frame = frame.copy() if isinstance(frame, np.ndarray) else frame
             self._queue.append((frame, timestamp_ms, normalize_kwargs))
             self._cond.notify()
         return not dropped
@@ -97,6 +102,10 @@ class LiveStream:
                 result = self._pipeline.client.estimate(self._pipeline.obfuscate(frame, timestamp_ms, kwargs))
             except PrivateGazeError as exc:
                 self._finish(self._on_error, exc, timestamp_ms, "errors")
+            except Exception as exc:  # e.g. a wrong keyword: the frame still ends on the error channel, never sent
+                logger.exception("unexpected error on the frame at %s ms", timestamp_ms)
+                error = PreserverError(f"the frame at {timestamp_ms} ms failed: {type(exc).__name__}: {exc}")
+                self._finish(self._on_error, error, timestamp_ms, "errors")
             else:
                 self._finish(self._on_result, result, timestamp_ms, "results")
 
@@ -108,14 +117,20 @@ class LiveStream:
         except Exception:  # a failing app callback must not kill the worker and strand queued frames
             logger.exception("a live-stream callback raised")
 
-    def close(self, timeout_s: float | None = 30.0) -> StreamStats:
-        """Stop accepting frames, finish the queued ones, join the workers; returns the final counts."""
+    def close(self, timeout_s: float | None = None) -> StreamStats:
+        """Stop accepting frames, finish the queued ones, join the workers; returns a copy of the final counts.
+
+        Each queued frame takes at most the client's `ClientConfig.max_duration_s`, so without a timeout `close`
+        returns; with one, workers still busy after it keep running and the returned counts are not final.
+        """
         with self._cond:
             self._closed = True
             self._cond.notify_all()
         for thread in self._threads:
-            thread.join(timeout_s)
-        return self.stats
+            if thread is not threading.current_thread():  # close() called from a callback
+                thread.join(timeout_s)
+        with self._cond:
+            return dataclasses.replace(self.stats)
 
     def __enter__(self) -> LiveStream:
         return self

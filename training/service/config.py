@@ -55,4 +55,7 @@ class ServeConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> ServeConfig:
+        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ConfigError(f"unknown ServeConfig keys {sorted(unknown)}")
         return cls(**data)

@@ -111,6 +111,9 @@ def frozen_headers(headers: Any, bearer_token: Any, owner: str) -> Mapping[str, 
             raise ConfigError(f"{owner}.bearer_token must be a non-empty string or None")
         if any(k.lower() == "authorization" for k in headers):
             raise ConfigError(f"{owner} has both bearer_token and an Authorization header; give one")
+    texts = [*headers.keys(), *headers.values(), *([bearer_token] if bearer_token else [])]
+    if any(not text.isascii() or "\r" in text or "\n" in text for text in texts):
+        raise ConfigError(f"{owner}: header names, values and tokens must be ASCII without line breaks")
     return MappingProxyType(dict(headers))
 
 
