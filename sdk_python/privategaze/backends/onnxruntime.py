@@ -15,13 +15,13 @@ class OnnxRuntimeBackend(Backend):
     name = "onnxruntime"
     extra = ""  # a core dependency
 
-    def __init__(self, path: Path, threads: int | None = None) -> None:
-        super().__init__(path, threads)
+    def __init__(self, path: Path, threads: int | None = None, data: bytes | None = None) -> None:
+        super().__init__(path, threads, data)
         try:
             import onnxruntime as ort
         except ImportError as exc:  # pragma: no cover - a core dependency
             raise MissingDependencyError("onnxruntime", "all") from exc
-        data = read_bytes(self.path, "ONNX model")
+        data = data if data is not None else read_bytes(self.path, "ONNX model")
         options = ort.SessionOptions()
         if threads is not None:
             options.intra_op_num_threads = int(threads)
