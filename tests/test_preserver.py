@@ -287,3 +287,20 @@ def test_a_preserver_the_black_box_cannot_read_is_retrained_on_the_next_anchors(
     assert metrics["training_blackbox_queries"] == 8 + sum(36 + a["selection"]["blackbox_queries"] for a in attempts)
     assert json.loads((out / "config.json").read_text())["anchor_sha256"] == attempts[2]["anchor_sha256"]
     assert Anchor.load(out).sha256 == Anchor.load(tmp_path / "anchor-skip2").sha256
+
+
+def test_the_anchor_k_range_can_be_set_and_names_its_own_artefact(tiny_runs, tmp_path, capsys):
+    runs = tmp_path / "runs"
+    (runs / "estimators").mkdir(parents=True)
+    for name in ("blackbox-small_cnn", "surrogate-small_cnn"):
+        (runs / "estimators" / name).symlink_to(tiny_runs / "estimators" / name)
+    common = ["--quiet", "--runs", str(runs), "preserver", "--blackbox", "blackbox-small_cnn"]
+    common += ["--surrogate", "surrogate-small_cnn", "--preset", "tiny", "--anchor-k", "1", "1"]
+    assert train_main(common) == 0
+    directory = runs / "preservers" / "mobile-w4-32px-k1-1-for-blackbox-small_cnn"
+    config = json.loads((directory / "config.json").read_text())
+    assert config["anchor"]["k_min"] == config["anchor"]["k_max"] == 1
+    assert config["anchor_provenance"]["k"] == 1
+    assert (runs / "anchors" / "blackbox-small_cnn-32px-k1-1").is_dir()
+    assert train_main([*common[:-2], "3", "2"]) == 1
+    assert "k_min <= k_max" in capsys.readouterr().err

@@ -101,10 +101,14 @@ def _preserver(args: argparse.Namespace) -> int:
         config = dataclasses.replace(config, ssim_weight=args.ssim_weight)
     if args.augment is not None:
         config = dataclasses.replace(config, augment=args.augment)
+    if args.anchor_k is not None:
+        k_min, k_max = args.anchor_k
+        config = dataclasses.replace(config, anchor=dataclasses.replace(config.anchor, k_min=k_min, k_max=k_max))
     surrogate_dir = root / "estimators" / args.surrogate
     # Settings given on the command line name the artefact, so a sweep never overwrites the preset's preserver.
     tag = f"-ssim{args.ssim_weight:g}" if args.ssim_weight is not None else ""
     tag += f"-{args.augment}" if args.augment is not None else ""
+    tag += f"-k{args.anchor_k[0]}-{args.anchor_k[1]}" if args.anchor_k is not None else ""
     summary = {}
     for name in names:
         blackbox_dir = root / "estimators" / name
@@ -115,7 +119,7 @@ def _preserver(args: argparse.Namespace) -> int:
                     f"`pgz-train estimator {command} --arch ... --preset {args.preset}`"
                 )
         out = root / "preservers" / f"{config.arch}-w{config.width}-{config.size}px{tag}-for-{name}"
-        anchor_dir = root / "anchors" / f"{name}-{config.size}px"
+        anchor_dir = root / "anchors" / (f"{name}-{config.size}px" + (tag if args.anchor_k is not None else ""))
         summary[out.name] = train_preserver(config, blackbox_dir, surrogate_dir, out, anchor_dir, root / "cache")
     _write_summary(root / "preservers" / f"summary-{config.arch}-w{config.width}-{config.size}px{tag}.json", summary)
     return 0
@@ -178,6 +182,14 @@ def build_parser() -> argparse.ArgumentParser:
         choices=sorted(AUGMENTATIONS),
         default=None,
         help="random transformations of x' before the surrogate (default: the preset's; the method has none)",
+    )
+    pre.add_argument(
+        "--anchor-k",
+        type=int,
+        nargs=2,
+        metavar=("K_MIN", "K_MAX"),
+        default=None,
+        help="range of K (faces averaged into the anchor) searched (default: the preset's; the method's 15 49)",
     )
     pre.set_defaults(handler=_preserver)
     return parser
