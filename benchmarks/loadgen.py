@@ -16,6 +16,8 @@ import httpx
 import numpy as np
 from tqdm import tqdm
 
+from privategaze.benchmarks.latency import latency_summary
+
 GAZE_ATOL_RAD = 1e-4  # server and reference run the same weights on the same pixels; this only absorbs float noise
 
 
@@ -119,12 +121,6 @@ async def run_load(
 
 def summarize(tally: Tally, elapsed_s: float) -> dict:
     """Counts, throughput of correct answers, and latency percentiles (ms) of the correct answers."""
-    latency_ms = dict.fromkeys(("p50", "p90", "p99", "max", "mean"))
-    if tally.latencies_ms:
-        ms = np.array(tally.latencies_ms)
-        p50, p90, p99 = np.percentile(ms, [50, 90, 99])
-        figures = {"p50": p50, "p90": p90, "p99": p99, "max": ms.max(), "mean": ms.mean()}
-        latency_ms = {name: round(float(value), 2) for name, value in figures.items()}
     return {
         "sent": tally.sent,
         "received": tally.received,
@@ -134,5 +130,5 @@ def summarize(tally: Tally, elapsed_s: float) -> dict:
         "dropped": tally.dropped,
         "elapsed_s": round(elapsed_s, 3),
         "throughput_rps": round(tally.ok / elapsed_s, 2),
-        "latency_ms": latency_ms,
+        "latency_ms": latency_summary(tally.latencies_ms),
     }

@@ -34,6 +34,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from privategaze.adapters import HttpJsonAdapter, HttpJsonConfig
+from privategaze.benchmarks.latency import latency_summary
 from privategaze.benchmarks.machine import machine_info
 from privategaze.benchmarks.server import running_server
 from privategaze.cli import add_common_arguments, run_command
@@ -49,17 +50,6 @@ from privategaze.training.data.frames import camera_scene, place_in_frame
 
 log = logging.getLogger("privategaze.benchmarks.sdk_e2e")
 STAGES = ("decode", "normalize", "preserve", "encode", "http")
-
-
-def _percentiles(values_ms: Sequence[float]) -> dict[str, float]:
-    values = np.asarray(values_ms, np.float64)
-    return {
-        "mean": float(values.mean()),
-        "p50": float(np.percentile(values, 50)),
-        "p90": float(np.percentile(values, 90)),
-        "p99": float(np.percentile(values, 99)),
-        "n": len(values),
-    }
 
 
 def accuracy(preserver: Preserver, client: GazeClient, faces, gaze: np.ndarray) -> dict:
@@ -107,7 +97,7 @@ def frame_costs(preserver: Preserver, client: GazeClient, url: str, faces, n_fra
         bare.post(url, json=body).raise_for_status()
         stages["bare_request"].append(1000 * (time.perf_counter() - start))
     bare.close()
-    report = {name: _percentiles(values) for name, values in stages.items()}
+    report = {name: latency_summary(values) for name, values in stages.items()}
     report["overhead_vs_preserver_ms"] = report["total"]["mean"] - report["preserver_alone"]["mean"]
     report["sdk_overhead_ms"] = report["overhead_vs_preserver_ms"] - report["bare_request"]["mean"]
     return report

@@ -252,13 +252,18 @@ def test_surrogate_augmentation_turns_about_half_the_images_grey():
     assert 0.4 < float(grey.float().mean()) < 0.6
 
 
-def test_a_preserver_run_of_another_configuration_is_not_resumed(tiny_runs, tmp_path, capsys):
+def _runs_beside_the_tiny_estimators(tiny_runs, tmp_path):
+    """A fresh run root sharing the tiny estimators, and the pgz-train preserver arguments for it."""
     runs = tmp_path / "runs"
     (runs / "estimators").mkdir(parents=True)
     for name in ("blackbox-small_cnn", "surrogate-small_cnn"):
         (runs / "estimators" / name).symlink_to(tiny_runs / "estimators" / name)
     common = ["--quiet", "--runs", str(runs), "preserver", "--blackbox", "blackbox-small_cnn"]
-    common += ["--surrogate", "surrogate-small_cnn", "--preset", "tiny"]
+    return runs, [*common, "--surrogate", "surrogate-small_cnn", "--preset", "tiny"]
+
+
+def test_a_preserver_run_of_another_configuration_is_not_resumed(tiny_runs, tmp_path, capsys):
+    runs, common = _runs_beside_the_tiny_estimators(tiny_runs, tmp_path)
     assert train_main(common) == 0
     directory = runs / "preservers" / "mobile-w4-32px-for-blackbox-small_cnn"
     first_key = json.loads((directory / "attempt-0" / "run_key.json").read_text())
@@ -290,12 +295,8 @@ def test_a_preserver_the_black_box_cannot_read_is_retrained_on_the_next_anchors(
 
 
 def test_the_anchor_k_range_can_be_set_and_names_its_own_artefact(tiny_runs, tmp_path, capsys):
-    runs = tmp_path / "runs"
-    (runs / "estimators").mkdir(parents=True)
-    for name in ("blackbox-small_cnn", "surrogate-small_cnn"):
-        (runs / "estimators" / name).symlink_to(tiny_runs / "estimators" / name)
-    common = ["--quiet", "--runs", str(runs), "preserver", "--blackbox", "blackbox-small_cnn"]
-    common += ["--surrogate", "surrogate-small_cnn", "--preset", "tiny", "--anchor-k", "1", "1"]
+    runs, common = _runs_beside_the_tiny_estimators(tiny_runs, tmp_path)
+    common += ["--anchor-k", "1", "1"]
     assert train_main(common) == 0
     directory = runs / "preservers" / "mobile-w4-32px-k1-1-for-blackbox-small_cnn"
     config = json.loads((directory / "config.json").read_text())

@@ -27,8 +27,8 @@ LAYOUTS = ("hwc", "chw")
 # Only these decoders parse untrusted bytes: Pillow's other plugins (EPS via Ghostscript, ...) never see input.
 DECODERS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF")
 DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error)
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_PNG_BIT_DEPTH = 24  # byte offset of the bit depth in a PNG's IHDR chunk
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_BIT_DEPTH = 24  # byte offset of the bit depth in a PNG's IHDR chunk
 
 _FIX = {
     "L": "a grayscale image; the preserver needs colour: pass an RGB frame",
@@ -88,7 +88,7 @@ def _check_pixels(width: int, height: int, max_pixels: int, what: str) -> None:
 def _decode(data: bytes, max_pixels: int, what: str) -> np.ndarray:
     if not data:
         raise ImageError(f"{what} is empty (0 bytes)")
-    if data.startswith(_PNG_SIGNATURE) and len(data) > _PNG_BIT_DEPTH and data[_PNG_BIT_DEPTH] == 16:
+    if data.startswith(PNG_SIGNATURE) and len(data) > PNG_BIT_DEPTH and data[PNG_BIT_DEPTH] == 16:
         # Pillow opens 16-bit RGB PNGs as 8-bit "RGB", silently dropping the low byte: read the depth from IHDR.
         raise ImageError(f"{what} is a 16-bit PNG; scale it to 8 bits per channel first")
     try:

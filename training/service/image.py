@@ -10,19 +10,16 @@ converted silently: a grayscale, palette, alpha or 16-bit image is refused with 
 from __future__ import annotations
 
 import io
-import struct
 
 import numpy as np
 from PIL import Image, JpegImagePlugin, PngImagePlugin
 
+from privategaze.image import DECODE_ERRORS, PNG_BIT_DEPTH, PNG_SIGNATURE
 from privategaze.training.service.request import RejectedRequestError
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 JPEG_SIGNATURE = b"\xff\xd8\xff"
-# PNG's first chunk must be IHDR: length, type, width, height, then the bit depth at byte 24.
+# PNG's first chunk must be IHDR: length, type, width, height, then the bit depth (`PNG_BIT_DEPTH`).
 PNG_IHDR_TYPE = slice(12, 16)
-PNG_BIT_DEPTH = 24
-DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error)
 
 
 def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
