@@ -23,6 +23,7 @@ library exceptions are translated at the boundary. CLIs print these as ``Error: 
     ├── StreamError            a video or live-stream call is out of order (timestamps not increasing, closed stream)
     ├── RejectedRequestError   (privategaze.training.service.request) a request pgz-serve refuses; `.status_code`,
     │                          `.code` (the JSON error answer)
+    ├── BenchmarkError         a benchmark result breaks the schema, or a benchmark tool (adb, benchmark_model) failed
     └── RemoteError            the remote gaze API failed; `.attempts` says how many requests were made
         ├── RemoteConnectionError  the service could not be reached (refused, DNS, TLS)
         ├── RemoteTimeoutError     no (complete) answer within the timeout
@@ -102,6 +103,10 @@ class EgressError(PrivateGazeError, TypeError):
 
 class StreamError(PrivateGazeError):
     """A video or live-stream call is out of order: timestamps not increasing, or the stream is closed."""
+
+
+class BenchmarkError(PrivateGazeError):
+    """A benchmark result file breaks the schema, or a benchmark tool (adb, benchmark_model) failed or said nothing."""
 
 
 class RemoteError(PrivateGazeError):

@@ -1,0 +1,421 @@
+/*
+ * The demo app's benchmark screen: the preserver measured in the app, written in the same JSON schema as `pgz-bench`
+ * (privategaze.benchmark/1, defined in benchmarks/schema.py), so `pgz-bench merge` and `pgz-bench validate` read it.
+ *
+ * This file cannot be compiled in this repository's CI: there is no Android SDK there. It drops into the demo app's
+ * Gradle project (issue #10). That module depends on LiteRT (com.google.ai.edge.litert:litert, litert-gpu and
+ * litert-gpu-api), which keeps the org.tensorflow.lite package names used below.
+ *
+ * Call run() off the main thread: it blocks while the runs take place. It measures Interpreter.run() with direct
+ * ByteBuffers, which includes the copies in and out. That is what the app pays per frame; benchmark_model
+ * (`pgz-bench android`) times the same model without the Java layer.
+ */
+package ai.privategaze.demo.benchmark
+
+import android.content.Context
+import android.os.Build
+import java.io.File
+import java.io.FileInputStream
+import java.nio.ByteBuffer
+import java.nio.ByteOrder
+import java.nio.MappedByteBuffer
+import java.nio.channels.FileChannel
+import java.security.MessageDigest
+import java.text.SimpleDateFormat
+import java.util.Date
+import java.util.Locale
+import java.util.Random
+import java.util.TimeZone
+import kotlin.math.ceil
+import kotlin.math.floor
+import kotlin.math.roundToLong
+import kotlin.math.sqrt
+import org.json.JSONArray
+import org.json.JSONObject
+import org.tensorflow.lite.Interpreter
+import org.tensorflow.lite.TensorFlowLite
+import org.tensorflow.lite.gpu.CompatibilityList
+import org.tensorflow.lite.gpu.GpuDelegate
+
+/** One configuration: XNNPACK on [threads] CPU threads, or the GPU delegate (threads stay null). */
+data class BenchmarkConfiguration(val accelerator: String, val threads: Int? = null) {
+    init {
+        require(accelerator in ACCELERATORS) { "accelerator must be one of $ACCELERATORS, got $accelerator" }
+        require(accelerator == GPU || (threads != null && threads > 0)) { "$accelerator needs a positive thread count" }
+    }
+
+    val label: String
+        get() = if (threads != null) "$accelerator x$threads" else accelerator
+
+    companion object {
+        const val XNNPACK = "xnnpack"
+        const val GPU = "gpu"
+        val ACCELERATORS = setOf(XNNPACK, GPU)
+
+        /** The same configurations as `pgz-bench android`. */
+        val DEFAULTS = listOf(
+            BenchmarkConfiguration(XNNPACK, 1),
+            BenchmarkConfiguration(XNNPACK, 4),
+            BenchmarkConfiguration(GPU),
+        )
+    }
+}
+
+/** A configuration that could not run on this device. It goes to the result's "skipped" with this message. */
+class SkippedConfiguration(message: String) : Exception(message)
+
+/**
+ * Benchmarks one exported preserver ([modelFile], a .tflite from pgz-export) in each configuration. It writes one
+ * result file to `filesDir/benchmarks/<device>-<artefact>.json` and returns that file.
+ *
+ * The artefact fields and quality figures come from the model's manifest. That is the sidecar `<model>.tflite.json`
+ * if the app ships it beside the model; otherwise the `privategaze.manifest` entry embedded in the model's metadata.
+ */
+class PreserverBenchmark(
+    private val context: Context,
+    private val modelFile: File,
+    private val deviceClass: String,
+    private val appVersion: String?,
+    private val numRuns: Int = 100,
+    private val warmupRuns: Int = 10,
+) {
+    init {
+        require(deviceClass == "phone" || deviceClass == "tablet") {
+            "deviceClass is phone or tablet, got $deviceClass"
+        }
+        require(numRuns >= 1 && warmupRuns >= 0) { "numRuns must be >= 1 and warmupRuns >= 0" }
+    }
+
+    fun run(configurations: List<BenchmarkConfiguration> = BenchmarkConfiguration.DEFAULTS): File {
+        val manifest = readManifest(modelFile)
+        val artefact = artefactJson(manifest)
+        val quality = qualityJson(manifest.optJSONObject("quality"))
+        val records = JSONArray()
+        val skipped = JSONArray()
+        for (configuration in configurations) {
+            try {
+                records.put(measure(configuration, artefact, quality))
+            } catch (e: SkippedConfiguration) {
+                skipped.put(
+                    JSONObject()
+                        .put("artefact", modelFile.name)
+                        .put("configuration", configuration.label)
+                        .put("reason", e.message ?: "failed"),
+                )
+            }
+        }
+        val result = JSONObject()
+            .put("schema", SCHEMA)
+            .put("created_utc", nowUtc())
+            .put("tool", JSONObject().put("name", TOOL).put("version", appVersion ?: JSONObject.NULL))
+            .put("machine", machineJson())
+            .put("records", records)
+            .put("skipped", skipped)
+        val name = "${slug(deviceName())}-${manifest.getString("name")}.json"
+        val out = File(File(context.filesDir, "benchmarks"), name)
+        out.parentFile?.mkdirs()
+        out.writeText(result.toString(2) + "\n")
+        return out
+    }
+
+    private fun measure(configuration: BenchmarkConfiguration, artefact: JSONObject, quality: Any): JSONObject {
+        val options = Interpreter.Options()
+        val gpu = if (configuration.accelerator == BenchmarkConfiguration.GPU) gpuDelegate() else null
+        if (gpu != null) {
+            options.addDelegate(gpu)
+        } else {
+            options.setUseXNNPACK(true).setNumThreads(configuration.threads!!)
+        }
+        val initStart = System.nanoTime()
+        val interpreter = try {
+            Interpreter(mapModel(modelFile), options)
+        } catch (e: Exception) {
+            gpu?.close()
+            throw SkippedConfiguration("the interpreter could not be created: ${e.message}")
+        }
+        val initMs = msSince(initStart)
+        try {
+            val input = directBuffer(interpreter.getInputTensor(0).numBytes())
+            val output = directBuffer(interpreter.getOutputTensor(0).numBytes())
+            val random = Random(0)
+            while (input.remaining() >= 4) input.putFloat(random.nextFloat()) // the manifest's range is [0, 1]
+            val firstMs = timeOnce(interpreter, input, output)
+            repeat(warmupRuns) { timeOnce(interpreter, input, output) }
+            val timings = DoubleArray(numRuns) { timeOnce(interpreter, input, output) }
+            val latency = latencySummary(timings, warmupRuns)
+            return JSONObject()
+                .put("kind", "measured")
+                .put("scope", "model")
+                .put("batch", 1)
+                .put("artefact", artefact)
+                .put(
+                    "runtime",
+                    JSONObject()
+                        .put("name", "litert")
+                        .put("version", runtimeVersion())
+                        .put("accelerator", configuration.accelerator)
+                        .put("threads", configuration.threads ?: JSONObject.NULL),
+                )
+                .put("init_ms", round(initMs, 4))
+                .put("first_inference_ms", round(firstMs, 4))
+                .put("latency_ms", latency)
+                .put("throughput_fps", round(1000.0 / latency.getDouble("mean"), 2))
+                .put("memory", memoryJson())
+                .put("quality", quality)
+        } catch (e: SkippedConfiguration) {
+            throw e
+        } catch (e: Exception) {
+            throw SkippedConfiguration("inference failed: ${e.message}")
+        } finally {
+            interpreter.close()
+            gpu?.close()
+        }
+    }
+
+    private fun gpuDelegate(): GpuDelegate {
+        val compatibility = CompatibilityList()
+        try {
+            if (!compatibility.isDelegateSupportedOnThisDevice) {
+                throw SkippedConfiguration("the GPU delegate does not support this device")
+            }
+            return GpuDelegate(compatibility.bestOptionsForThisDevice)
+        } catch (e: SkippedConfiguration) {
+            throw e
+        } catch (e: Exception) {
+            throw SkippedConfiguration("the GPU delegate could not be created: ${e.message}")
+        } finally {
+            compatibility.close()
+        }
+    }
+
+    private fun artefactJson(manifest: JSONObject): JSONObject {
+        require(manifest.optString("target") == "tflite") { "${modelFile.name}: the manifest's target is not tflite" }
+        val sha256 = sha256(modelFile)
+        val expected = manifest.optString("sha256")
+        require(expected.isEmpty() || expected == sha256) {
+            "${modelFile.name} is not the file its manifest describes (sha256 differs): re-export it"
+        }
+        val preserver = manifest.optJSONObject("preserver") ?: JSONObject()
+        val input = manifest.getJSONObject("input")
+        val side = if (input.optString("layout", "nchw") == "nhwc") 1 else 2
+        return JSONObject()
+            .put("name", preserver.optString("name").ifEmpty { manifest.getString("name") })
+            .put("file", modelFile.name)
+            .put("sha256", sha256)
+            .put("size_bytes", modelFile.length())
+            .put("arch", preserver.opt("arch") ?: JSONObject.NULL)
+            .put("target", "tflite")
+            .put("precision", manifest.getString("precision"))
+            .put("input_size", preserver.optInt("input_size", input.getJSONArray("shape").getInt(side)))
+            .put("width", preserver.opt("width") ?: JSONObject.NULL)
+            .put("weights", if (preserver.has("training")) "trained" else "untrained")
+            .put("flops", JSONObject.NULL)
+            .put("parameters", JSONObject.NULL)
+    }
+
+    private fun machineJson(): JSONObject {
+        val soc = if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.S) {
+            "${Build.SOC_MANUFACTURER} ${Build.SOC_MODEL}".trim()
+        } else {
+            ""
+        }
+        val settings = JSONObject().put("num_runs", numRuns).put("warmup_runs", warmupRuns)
+        return JSONObject()
+            .put("class", deviceClass)
+            .put("name", deviceName())
+            .put("os", "Android ${Build.VERSION.RELEASE}")
+            .put("processor", soc.ifEmpty { Build.HARDWARE })
+            .put("cpu_count", Runtime.getRuntime().availableProcessors())
+            .put(
+                "details",
+                JSONObject()
+                    .put("abi", Build.SUPPORTED_ABIS.firstOrNull() ?: JSONObject.NULL)
+                    .put("sdk", Build.VERSION.SDK_INT)
+                    .put("device", Build.DEVICE)
+                    .put("hardware", Build.HARDWARE)
+                    .put("settings", settings),
+            )
+    }
+
+    companion object {
+        const val SCHEMA = "privategaze.benchmark/1"
+        const val TOOL = "privategaze-android-demo benchmark"
+        const val MANIFEST_KEY = "privategaze.manifest"
+
+        // Field indices in LiteRT's schema.fbs: Model.buffers = 4, Model.metadata = 6; Metadata.name = 0,
+        // Metadata.buffer = 1; Buffer.data = 0, Buffer.offset = 1, Buffer.size = 2.
+        private const val MODEL_BUFFERS = 4
+        private const val MODEL_METADATA = 6
+        private const val METADATA_NAME = 0
+        private const val METADATA_BUFFER = 1
+        private const val BUFFER_DATA = 0
+        private const val BUFFER_OFFSET = 1
+        private const val BUFFER_SIZE = 2
+
+        private fun deviceName(): String =
+            if (Build.MODEL.startsWith(Build.MANUFACTURER, ignoreCase = true)) Build.MODEL
+            else "${Build.MANUFACTURER} ${Build.MODEL}"
+
+        private fun slug(text: String): String = text.lowercase(Locale.US).replace(Regex("[^a-z0-9]+"), "-").trim('-')
+
+        private fun nowUtc(): String = SimpleDateFormat("yyyy-MM-dd'T'HH:mm:ss'Z'", Locale.US)
+            .apply { timeZone = TimeZone.getTimeZone("UTC") }
+            .format(Date())
+
+        private fun runtimeVersion(): Any = try {
+            TensorFlowLite.runtimeVersion()
+        } catch (e: Exception) {
+            JSONObject.NULL
+        }
+
+        private fun directBuffer(bytes: Int): ByteBuffer =
+            ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder())
+
+        private fun msSince(startNs: Long): Double = (System.nanoTime() - startNs) / 1e6
+
+        private fun round(value: Double, digits: Int): Double {
+            var scale = 1.0
+            repeat(digits) { scale *= 10.0 }
+            return (value * scale).roundToLong() / scale
+        }
+
+        private fun timeOnce(interpreter: Interpreter, input: ByteBuffer, output: ByteBuffer): Double {
+            input.rewind()
+            output.rewind()
+            val start = System.nanoTime()
+            interpreter.run(input, output)
+            return msSince(start)
+        }
+
+        private fun mapModel(file: File): MappedByteBuffer =
+            FileInputStream(file).channel.use { it.map(FileChannel.MapMode.READ_ONLY, 0, it.size()) }
+
+        private fun sha256(file: File): String {
+            val digest = MessageDigest.getInstance("SHA-256")
+            file.inputStream().use { stream ->
+                val chunk = ByteArray(1 shl 16)
+                while (true) {
+                    val read = stream.read(chunk)
+                    if (read < 0) break
+                    digest.update(chunk, 0, read)
+                }
+            }
+            return digest.digest().joinToString("") { "%02x".format(it) }
+        }
+
+        /**
+         * n, warm-up count, mean, p50, p90, p99, min, max, std, p5 and p95 in ms. Percentiles interpolate linearly
+         * between the closest ranks, as numpy's default does, so they agree with the host benchmarks.
+         */
+        internal fun latencySummary(timingsMs: DoubleArray, warmup: Int): JSONObject {
+            val sorted = timingsMs.sortedArray()
+            val mean = sorted.average()
+            val std = sqrt(sorted.sumOf { (it - mean) * (it - mean) } / sorted.size)
+            return JSONObject()
+                .put("n", sorted.size)
+                .put("warmup", warmup)
+                .put("mean", round(mean, 4))
+                .put("p50", round(percentile(sorted, 50.0), 4))
+                .put("p90", round(percentile(sorted, 90.0), 4))
+                .put("p99", round(percentile(sorted, 99.0), 4))
+                .put("min", round(sorted.first(), 4))
+                .put("max", round(sorted.last(), 4))
+                .put("std", round(std, 4))
+                .put("p5", round(percentile(sorted, 5.0), 4))
+                .put("p95", round(percentile(sorted, 95.0), 4))
+        }
+
+        internal fun percentile(sorted: DoubleArray, q: Double): Double {
+            val position = q / 100.0 * (sorted.size - 1)
+            val lower = floor(position).toInt()
+            val upper = ceil(position).toInt()
+            return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - lower)
+        }
+
+        /** Peak resident memory of the whole app process (VmHWM), which includes the UI; null if unreadable. */
+        private fun memoryJson(): Any {
+            val line = try {
+                File("/proc/self/status").readLines().firstOrNull { it.startsWith("VmHWM:") }
+            } catch (e: Exception) {
+                null
+            } ?: return JSONObject.NULL
+            val kilobytes = line.removePrefix("VmHWM:").trim().split(Regex("\\s+")).first().toDoubleOrNull()
+                ?: return JSONObject.NULL
+            return JSONObject()
+                .put("peak_mb", round(kilobytes / 1024.0, 2))
+                .put("method", "VmHWM of the app process (/proc/self/status): the whole app, UI included")
+        }
+
+        /** The manifest's task-level figures in the record's shape, as benchmarks/schema.py quality_from_manifest. */
+        internal fun qualityJson(quality: JSONObject?): Any {
+            val gaze = quality?.optJSONObject("gaze") ?: return JSONObject.NULL
+            val figures = JSONObject()
+                .put("gaze_error_deg", gaze.opt("artefact_deg") ?: JSONObject.NULL)
+                .put("gaze_increase_deg", gaze.opt("increase_deg") ?: JSONObject.NULL)
+                .put("source", "export validation (manifest quality)")
+            for (task in listOf("identity", "gender")) {
+                val block = quality.optJSONObject(task)
+                figures.put("${task}_accuracy", block?.opt("artefact") ?: JSONObject.NULL)
+                figures.put("${task}_chance", block?.opt("chance") ?: JSONObject.NULL)
+            }
+            return figures
+        }
+
+        /** The sidecar `<model>.json` beside the model if there is one, otherwise the manifest embedded in it. */
+        internal fun readManifest(model: File): JSONObject {
+            val sidecar = File(model.path + ".json")
+            if (sidecar.isFile) return JSONObject(sidecar.readText())
+            val embedded = embeddedManifest(model.readBytes())
+                ?: throw IllegalArgumentException(
+                    "${model.name} has neither a sidecar ${sidecar.name} nor an embedded $MANIFEST_KEY entry",
+                )
+            return JSONObject(embedded)
+        }
+
+        /**
+         * The `privategaze.manifest` entry of a TFLite flatbuffer's metadata, the way pgz-export stores it. The
+         * entry is Model.metadata[name == MANIFEST_KEY].buffer, an index into Model.buffers. The function walks the
+         * flatbuffer by hand, so the app needs no metadata library.
+         */
+        internal fun embeddedManifest(bytes: ByteArray): String? {
+            if (bytes.size < 8 || String(bytes, 4, 4, Charsets.US_ASCII) != "TFL3") return null
+            val buffer = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN)
+            val model = buffer.getInt(0)
+            val buffers = vector(buffer, model, MODEL_BUFFERS) ?: return null
+            val metadata = vector(buffer, model, MODEL_METADATA) ?: return null
+            for (i in 0 until buffer.getInt(metadata)) {
+                val entry = table(buffer, metadata + 4 + 4 * i)
+                val name = vector(buffer, entry, METADATA_NAME)?.let {
+                    String(bytes, it + 4, buffer.getInt(it), Charsets.US_ASCII)
+                }
+                if (name != MANIFEST_KEY) continue
+                val index = field(buffer, entry, METADATA_BUFFER)?.let { buffer.getInt(it) } ?: return null
+                val data = table(buffer, buffers + 4 + 4 * index)
+                val inline = vector(buffer, data, BUFFER_DATA)
+                if (inline != null && buffer.getInt(inline) > 0) {
+                    return String(bytes, inline + 4, buffer.getInt(inline), Charsets.UTF_8)
+                }
+                // Models over 2 GB keep buffers after the flatbuffer: Buffer.offset and Buffer.size locate them.
+                val offset = field(buffer, data, BUFFER_OFFSET)?.let { buffer.getLong(it) } ?: return null
+                val size = field(buffer, data, BUFFER_SIZE)?.let { buffer.getLong(it) } ?: return null
+                return String(bytes, offset.toInt(), size.toInt(), Charsets.UTF_8)
+            }
+            return null
+        }
+
+        private fun table(buffer: ByteBuffer, position: Int): Int = position + buffer.getInt(position)
+
+        /** Where field [index] of the table at [table] lies, or null when the table leaves it out. */
+        private fun field(buffer: ByteBuffer, table: Int, index: Int): Int? {
+            val vtable = table - buffer.getInt(table)
+            val entry = 4 + 2 * index
+            if (entry >= (buffer.getShort(vtable).toInt() and 0xffff)) return null
+            val offset = buffer.getShort(vtable + entry).toInt() and 0xffff
+            return if (offset == 0) null else table + offset
+        }
+
+        /** The position of a vector's (or string's) length word, for a vector field of a table. */
+        private fun vector(buffer: ByteBuffer, table: Int, index: Int): Int? =
+            field(buffer, table, index)?.let { it + buffer.getInt(it) }
+    }
+}
