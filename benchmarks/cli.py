@@ -51,8 +51,9 @@ def _host(args: argparse.Namespace) -> int:
     title = f"PrivateGaze preserver latency on {result['machine']['name']}"
     stem.with_suffix(".md").write_text(markdown([result], title), encoding="utf-8")
     chart([result], stem.with_suffix(".png"), title)
-    for label, c in result["comparisons"]["paper_pytorch_fp32_over_mobile_onnx_int8_1_thread"].items():
-        log.info("paper eager fp32 / mobile ORT int8 at 1 thread, %s: %.1fx", label, c["ratio_p50"])
+    for key, ratios in result["comparisons"].items():
+        for label, c in ratios.items() if key.startswith("paper_") else ():
+            log.info("%s, %s: %.1fx (target %dx)", key, label, c["ratio_p50"], c["target"])
     failed = [s for s in result["skipped"] if s["reason"].startswith("failed")]
     log.info(
         "%d configurations measured, %d not measured (%d failed) -> %s (+ .md, .png)",

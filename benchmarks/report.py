@@ -158,10 +158,15 @@ def markdown(results: list[dict], title: str) -> str:
 
 def _comparison_lines(comparisons: dict) -> list[str]:
     lines = []
-    for label, c in comparisons.get("paper_pytorch_fp32_over_mobile_onnx_int8_1_thread", {}).items():
+    ratios = [
+        (runtime, label, c)
+        for key, runtime in (("onnx", "ONNX Runtime"), ("litert", "LiteRT"))
+        for label, c in comparisons.get(f"paper_pytorch_fp32_over_mobile_{key}_int8_1_thread", {}).items()
+    ]
+    for runtime, label, c in ratios:
         verdict = "meets" if c["ratio_p50"] >= c["target"] else "misses"
         lines.append(
-            f"- Paper architecture eager PyTorch fp32 over mobile ONNX Runtime int8, 1 thread, {label} "
+            f"- Paper architecture eager PyTorch fp32 over mobile {runtime} int8, 1 thread, {label} "
             f"({c['input_size']} px, widths {c['paper']['width']} vs {c['mobile']['width']}): "
             f"{c['paper']['p50_ms']:.2f} / {c['mobile']['p50_ms']:.3f} ms = **{c['ratio_p50']:.1f}x** "
             f"({verdict} the {c['target']}x target; FLOPs ratio {c['paper']['flops'] / c['mobile']['flops']:.1f}x)"

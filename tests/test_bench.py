@@ -140,7 +140,7 @@ def test_comparisons_give_the_paper_over_mobile_ratio_at_one_thread():
         return {
             "scope": "model",
             "latency_ms": {"p50": p50},
-            "runtime": {"threads": threads},
+            "runtime": {"threads": threads, "name": "x"},
             "artefact": {
                 "arch": arch,
                 "target": target,
@@ -167,7 +167,9 @@ def test_comparisons_give_the_paper_over_mobile_ratio_at_one_thread():
 
 def test_published_pair_path_converts_and_times_both_architectures(monkeypatch, tmp_path):
     """The published pair's code path at a tiny size and width (the real one is 224 px, widths 32 and 8)."""
-    monkeypatch.setattr(host, "PUBLISHED", {"size": 32, "paper_width": 4, "mobile_width": 4})
+    published = {"size": 32, "paper_width": 4, "mobile_width": 4, "mobile_targets": ("onnx",)}
+    monkeypatch.setattr(host, "PUBLISHED", published)
+    monkeypatch.setattr(host, "RATIO_SETTINGS", (("published_224px_untrained", "untrained", 32),))
     out = tmp_path / "out"
     args = ["host", *FAST[:2], *FAST[3:], "--e2e-frames", "0", "--out", str(out), "--name", "pair"]
     assert main(args) == 0
