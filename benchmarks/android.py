@@ -1,9 +1,10 @@
 """`pgz-bench android`: LiteRT's ``benchmark_model`` on a connected phone or tablet, written in the benchmark schema.
 
-For one ``.tflite`` artefact and each configuration (default: XNNPACK on 1 and on 4 threads, then the GPU delegate):
+For one ``.tflite`` artefact and each configuration (default: XNNPACK on 1 thread, on 2 and on all the device's cores,
+then the GPU delegate):
 
 1. find adb and the device (``adb devices``; ``--serial`` picks one of several) and read its facts (``getprop``,
-   ``nproc``);
+   ``nproc``, which also gives the default configurations their "all cores" count);
 2. push the user's ``benchmark_model`` binary and the artefact to ``/data/local/tmp/privategaze/``;
 3. run ``benchmark_model --graph=... --num_threads=N --use_xnnpack=... --num_runs --warmup_runs --min_secs
    --report_peak_memory_footprint=true`` and parse what it prints
@@ -11,10 +12,10 @@ For one ``.tflite`` artefact and each configuration (default: XNNPACK on 1 and o
 4. remove the pushed files, whatever happened.
 
 A configuration that fails (no GPU delegate on the device, a delegate that runs none of the graph, a crash, a
-timeout) goes to the result's ``skipped`` with its reason; the others become ``measured`` records. Every subprocess
-call has a timeout; nothing goes through a local shell. The device's serial number is not written to the result.
-What the artefact's sidecar manifest must contain is in `privategaze.benchmarks.benchmark_model`. The steps to get
-adb and the binary are in android_demo/BENCHMARK.md.
+timeout, a record that breaks the schema) goes to the result's ``skipped`` with its reason; the others become
+``measured`` records. Every subprocess call has a timeout; nothing goes through a local shell. The device's serial
+number is not written to the result. What the artefact's sidecar manifest must contain is in
+`privategaze.benchmarks.benchmark_model`. The steps to get adb and the binary are in android_demo/BENCHMARK.md.
 """
 
 from __future__ import annotations
@@ -34,13 +35,13 @@ from typing import Any
 
 from privategaze.benchmarks.benchmark_model import (
     ACCELERATORS,
-    DEFAULT_CONFIGURATIONS,
     Configuration,
     build_record,
+    default_configurations,
     describe_artefact,
     parse_benchmark_model,
 )
-from privategaze.benchmarks.schema import new_result, validate_result, write_result
+from privategaze.benchmarks.schema import new_result, validate_record, validate_result, write_result
 from privategaze.errors import BenchmarkError
 from privategaze.manifest import artefact_sha256
 
@@ -67,14 +68,17 @@ PROPS = (
 
 @dataclass(frozen=True)
 class AndroidBenchConfig:
-    """What `run_on_device` runs: one artefact, one benchmark_model binary, one device, several configurations."""
+    """What `run_on_device` runs: one artefact, one benchmark_model binary, one device, several configurations.
+
+    ``configurations=None`` runs `default_configurations` for the device's CPU count, read once it is connected.
+    """
 
     artefact: Path
     benchmark_model: Path
     device_class: str = "phone"
     adb: str = "adb"
     serial: str | None = None
-    configurations: tuple[Configuration, ...] = DEFAULT_CONFIGURATIONS
+    configurations: tuple[Configuration, ...] | None = None
     num_runs: int = 100
     warmup_runs: int = 10
     min_secs: float = 1.0
@@ -84,12 +88,15 @@ class AndroidBenchConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "artefact", Path(self.artefact))
         object.__setattr__(self, "benchmark_model", Path(self.benchmark_model))
-        object.__setattr__(self, "configurations", tuple(self.configurations))
+        if self.configurations is not None:
+            object.__setattr__(self, "configurations", tuple(self.configurations))
         if self.device_class not in DEVICE_CLASSES:
             raise BenchmarkError(f"device_class must be one of {list(DEVICE_CLASSES)}, got {self.device_class!r}")
         if self.artefact.suffix != ".tflite":
             raise BenchmarkError(f"benchmark_model runs .tflite artefacts, got {self.artefact.name}")
-        if not self.configurations or len({c.label for c in self.configurations}) != len(self.configurations):
+        if self.configurations is not None and (
+            not self.configurations or len({c.label for c in self.configurations}) != len(self.configurations)
+        ):
             raise BenchmarkError(
                 f"give one or more distinct configurations, got {[c.label for c in self.configurations]}"
             )
@@ -103,13 +110,13 @@ class AndroidBenchConfig:
         return data | {
             "artefact": str(self.artefact),
             "benchmark_model": str(self.benchmark_model),
-            "configurations": [c.spec for c in self.configurations],
+            "configurations": None if self.configurations is None else [c.spec for c in self.configurations],
         }
 
     @classmethod
     def from_dict(cls, data: dict) -> AndroidBenchConfig:
-        configurations = tuple(Configuration.parse(c) for c in data.get("configurations", ()))
-        return cls(**{**data, "configurations": configurations or DEFAULT_CONFIGURATIONS})
+        configurations = tuple(Configuration.parse(c) for c in data.get("configurations") or ())
+        return cls(**{**data, "configurations": configurations or None})
 
 
 class _Adb:
@@ -259,12 +266,14 @@ def run_on_device(config: AndroidBenchConfig) -> dict:
         "benchmark_model": {"file": config.benchmark_model.name, "sha256": binary_sha256},
         "settings": {"num_runs": config.num_runs, "warmup_runs": config.warmup_runs, "min_secs": config.min_secs},
     }
+    configurations = config.configurations or default_configurations(machine["cpu_count"])
     result = new_result("pgz-bench android", __version__, machine)
     with _pushed(adb, config) as remote:
-        for configuration in config.configurations:
+        for configuration in configurations:
             try:
-                parsed = _benchmark(adb, config, configuration, remote)
-                result["records"].append(build_record(parsed, configuration, artefact, quality))
+                record = build_record(_benchmark(adb, config, configuration, remote), configuration, artefact, quality)
+                validate_record(record)  # here, so that one odd output costs its configuration, not the whole run
+                result["records"].append(record)
             except BenchmarkError as exc:
                 log.warning("%s skipped: %s", configuration.label, str(exc).splitlines()[0])
                 log.debug("%s: %s", configuration.label, exc)
@@ -278,9 +287,10 @@ def run_on_device(config: AndroidBenchConfig) -> dict:
 
 
 def default_out(result: dict) -> Path:
-    """``benchmarks/results/devices/<device-slug>-<artefact name>.json``."""
+    """``benchmarks/results/devices/<device-slug>-<artefact file stem>.json``: the stem keeps the precision apart."""
     slug = re.sub(r"[^a-z0-9]+", "-", result["machine"]["name"].lower()).strip("-")
-    return Path("benchmarks/results/devices") / f"{slug}-{result['records'][0]['artefact']['name']}.json"
+    stem = Path(result["records"][0]["artefact"]["file"]).stem
+    return Path("benchmarks/results/devices") / f"{slug}-{stem}.json"
 
 
 def _summary(record: dict) -> str:
@@ -301,7 +311,7 @@ def _run(args: argparse.Namespace) -> int:
         device_class=args.device_class,
         adb=args.adb,
         serial=args.serial,
-        configurations=tuple(args.configurations or DEFAULT_CONFIGURATIONS),
+        configurations=tuple(args.configurations) if args.configurations else None,
         num_runs=args.num_runs,
         warmup_runs=args.warmup_runs,
         min_secs=args.min_secs,
@@ -370,8 +380,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         action="append",
         type=_argument(Configuration.parse),
         metavar="ACCELERATOR[:THREADS]",
-        help=f"repeatable; accelerators {sorted(ACCELERATORS)} (default: "
-        f"{' '.join(c.spec for c in DEFAULT_CONFIGURATIONS)})",
+        help=f"repeatable; accelerators {sorted(ACCELERATORS)} (default: xnnpack:1 xnnpack:2 "
+        "xnnpack:<the device's CPU count> gpu)",
     )
     parser.add_argument("--num-runs", type=_at_least(int, 1), default=100, help="timed runs, at least (default 100)")
     parser.add_argument("--warmup-runs", type=_at_least(int, 0), default=10, help="warm-up runs (default 10)")
@@ -380,7 +390,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     parser.add_argument("--timeout-s", type=_at_least(float, 1.0), default=600.0, help="limit per benchmark_model run")
     parser.add_argument(
-        "--out", type=Path, help="result file (default benchmarks/results/devices/<device>-<artefact>.json)"
+        "--out", type=Path, help="result file (default benchmarks/results/devices/<device>-<artefact stem>.json)"
     )
     parser.set_defaults(handler=_run)
     return parser

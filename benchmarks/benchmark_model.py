@@ -106,6 +106,8 @@ def _run_stats(figures: str, count: int) -> dict:
     raw = {_STATS[k]: _number(v) for k, v in _FIGURE.findall(figures) if k in _STATS}
     if "(all same)" in figures:  # every run took `curr` microseconds
         raw |= {key: raw.get("curr") for key in ("first", "min", "max", "mean", "p5", "p50", "p95")} | {"std": 0.0}
+    elif count == 1 and raw.get("mean") is None:  # one run prints only "count=1 curr=X": that run is the figure
+        raw |= {"mean": raw.get("curr"), "p50": _first(raw.get("p50"), raw.get("curr"))}
     return {"n": count} | {key: _ms(raw.get(key)) for key in _STATS.values()}
 
 
@@ -140,7 +142,8 @@ def parse_benchmark_model(text: str) -> dict:
         "latency_ms", "memory_mb", "delegates", "delegation"}``. ``version`` is None unless the binary prints one
         (neither tool does today). ``latency_ms`` and ``warmup_ms`` hold ``n``,
         ``first``, ``curr``, ``min``, ``max``, ``mean``, ``std``, ``p5``, ``p50``, ``p95`` (None where not printed;
-        ``warmup_ms`` is None without a warm-up line); ``memory_mb`` holds ``init``, ``overall`` and ``peak``.
+        ``warmup_ms`` is None without a warm-up line; a single run, printed as ``count=1 curr=X``, has X as its mean
+        and median); ``memory_mb`` holds ``init``, ``overall`` and ``peak``.
 
     Raises:
         BenchmarkError: the output has no timed run (the tool failed); the message ends with its last lines.
@@ -235,7 +238,10 @@ class Configuration:
         return cls(accelerator, int(threads) if threads else None)
 
 
-DEFAULT_CONFIGURATIONS = (Configuration("xnnpack", 1), Configuration("xnnpack", 4), Configuration("gpu"))
+def default_configurations(cpu_count: int | None) -> tuple[Configuration, ...]:
+    """XNNPACK on 1 thread, on 2 and on every core (`cpu_count`, when known; counts deduplicated), then the GPU."""
+    counts = sorted({1, 2, *([cpu_count] if cpu_count else [])})
+    return (*(Configuration("xnnpack", count) for count in counts), Configuration("gpu"))
 
 
 def describe_artefact(path: Path) -> tuple[dict, dict | None]:

@@ -2,7 +2,8 @@
 
     pgz-bench host --exports runs/exports/mobile-w8-48px-for-blackbox-resnet18 --out benchmarks/results/host
     pgz-bench android --artefact X.tflite --benchmark-model ./benchmark_model --device-class phone
-    pgz-bench estimate --from host.json --machine-class phone --machine-name "..." --peak-gflops 100 --source "..."
+    pgz-bench estimate --from host.json --machine-class phone --machine-name "..." --peak-gflops 100 \
+        --source "..." --out estimate.json
     pgz-bench validate FILE...
     pgz-bench merge FILE... --out benchmarks/results/merged
 
@@ -12,7 +13,9 @@ Benchmarks are not tests: they write what they measured and never judge wall-clo
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
+import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,7 +23,7 @@ from pathlib import Path
 from privategaze.benchmarks import android
 from privategaze.benchmarks.schema import load_result, new_result, validate_record, write_result
 from privategaze.cli import add_common_arguments, run_command
-from privategaze.errors import BenchmarkError
+from privategaze.errors import BenchmarkError, MissingDependencyError
 
 log = logging.getLogger("privategaze.benchmarks")
 
@@ -29,7 +32,17 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80]
 
 
+def _require_heavy() -> None:
+    """The host run measures FLOPs and the PyTorch baseline with torch, converts with the export stack, plots."""
+    for module in ("torch", "tqdm", "matplotlib", "onnx", "ai_edge_litert"):
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise MissingDependencyError(module, "export") from exc
+
+
 def _host(args: argparse.Namespace) -> int:
+    _require_heavy()
     from privategaze.benchmarks.host import HostBenchConfig, run_host
     from privategaze.benchmarks.report import chart, markdown
 
@@ -53,7 +66,7 @@ def _host(args: argparse.Namespace) -> int:
     chart([result], stem.with_suffix(".png"), title)
     for key, ratios in result["comparisons"].items():
         for label, c in ratios.items() if key.startswith("paper_") else ():
-            log.info("%s, %s: %.1fx (target %dx)", key, label, c["ratio_p50"], c["target"])
+            log.info("%s, %s: %.1fx (target: %s)", key, label, c["ratio_p50"], c["target"] or "none at this size")
     failed = [s for s in result["skipped"] if s["reason"].startswith("failed")]
     log.info(
         "%d configurations measured, %d not measured (%d failed) -> %s (+ .md, .png)",
@@ -63,7 +76,7 @@ def _host(args: argparse.Namespace) -> int:
 
 
 def _estimate(args: argparse.Namespace) -> int:
-    if not args.peak_gflops > 0:
+    if not 0 < args.peak_gflops < math.inf:
         raise BenchmarkError(f"--peak-gflops must be positive, got {args.peak_gflops}")
     source = load_result(args.source_file)
     machine = {"class": args.machine_class, "name": args.machine_name, "os": args.os, "processor": None,

@@ -73,7 +73,8 @@ def _num(value, digits: int = 2) -> str:
 def _quality_cells(quality: dict | None) -> list[str]:
     if not quality or quality.get("gaze_error_deg") is None:
         return ["–", "–", "–"]
-    gaze = f"{quality['gaze_error_deg']:.2f} ({quality.get('gaze_increase_deg') or 0:+.2f})"
+    increase = quality.get("gaze_increase_deg")
+    gaze = f"{quality['gaze_error_deg']:.2f} ({'?' if increase is None else f'{increase:+.2f}'})"
     identity, gender = quality.get("identity_accuracy"), quality.get("gender_accuracy")
     chance = quality.get("identity_chance")
     identity_cell = (
@@ -164,12 +165,18 @@ def _comparison_lines(comparisons: dict) -> list[str]:
         for label, c in comparisons.get(f"paper_pytorch_fp32_over_mobile_{key}_int8_1_thread", {}).items()
     ]
     for runtime, label, c in ratios:
-        verdict = "meets" if c["ratio_p50"] >= c["target"] else "misses"
+        target = c.get("target")
+        verdict = (
+            "no target at this size"
+            if not target
+            else f"{'meets' if c['ratio_p50'] >= target else 'misses'} the {target}x target"
+        )
+        flops_ratio = c["paper"]["flops"] / c["mobile"]["flops"]
         lines.append(
             f"- Paper architecture eager PyTorch fp32 over mobile {runtime} int8, 1 thread, {label} "
             f"({c['input_size']} px, widths {c['paper']['width']} vs {c['mobile']['width']}): "
             f"{c['paper']['p50_ms']:.2f} / {c['mobile']['p50_ms']:.3f} ms = **{c['ratio_p50']:.1f}x** "
-            f"({verdict} the {c['target']}x target; FLOPs ratio {c['paper']['flops'] / c['mobile']['flops']:.1f}x)"
+            f"({verdict}; FLOPs ratio {flops_ratio:.1f}x)"
         )
     for e in comparisons.get("sdk_e2e_vs_model_ms", []):
         stages = ", ".join(f"{k} {v:.2f}" for k, v in e["stages_p50"].items())
@@ -189,7 +196,8 @@ def chart(results: list[dict], path: Path, title: str) -> Path:
 
     rows = flatten(results)
     machines = list(dict.fromkeys(f"{r['machine']['class']}: {r['machine']['name']}" for r in rows))
-    colours = dict(zip(machines, plt.get_cmap("tab10").colors, strict=False))
+    palette = plt.get_cmap("tab10").colors
+    colours = {machine: palette[k % len(palette)] for k, machine in enumerate(machines)}
     fig, ax = plt.subplots(figsize=(12, 1.2 + 0.28 * len(rows)))
     for y, row in enumerate(rows):
         machine = f"{row['machine']['class']}: {row['machine']['name']}"

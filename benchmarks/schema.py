@@ -42,6 +42,7 @@ The Android and iOS demos write this schema too (android_demo/, ios_demo/); `pgz
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from datetime import datetime, timezone
@@ -128,7 +129,7 @@ def validate_record(record: dict, where: str = "record") -> None:
     elif "estimate_method" in record:
         raise BenchmarkError(f"{where}: a measured record has no estimate_method")
     _text(record.get("scope"), f"{where}.scope", choices=SCOPES)
-    if record.get("batch") != 1:
+    if record.get("batch") != 1 or isinstance(record.get("batch"), bool):
         raise BenchmarkError(f"{where}.batch must be 1 (the deployed batch), got {record.get('batch')!r}")
     artefact = _mapping(record.get("artefact"), f"{where}.artefact")
     for key in ("name", "file"):
@@ -157,19 +158,32 @@ def validate_record(record: dict, where: str = "record") -> None:
         _number(latency.get(key), f"{where}.latency_ms.{key}", allow_none=key not in ("n", "mean", "p50"))
     if latency["n"] < 1 or latency["n"] != int(latency["n"]):
         raise BenchmarkError(f"{where}.latency_ms.n must be a positive count, got {latency['n']!r}")
+    ordered = [(k, latency[k]) for k in ("min", "p5", "p50", "p90", "p95", "p99", "max") if latency.get(k) is not None]
+    for (low, a), (high, b) in itertools.pairwise(ordered):
+        if a > b * (1 + 1e-6) + 1e-9:  # rounding to a few decimals may tie them, never reorder them
+            raise BenchmarkError(
+                f"{where}.latency_ms: {low} {a} > {high} {b}; percentiles must not decrease (mixed units?)"
+            )
     memory = record.get("memory")
     if memory is not None:
         _mapping(memory, f"{where}.memory")
         _number(memory.get("peak_mb"), f"{where}.memory.peak_mb")
+        _number(memory.get("runtime_baseline_mb"), f"{where}.memory.runtime_baseline_mb")
         _text(memory.get("method"), f"{where}.memory.method")
     if record["scope"] == "sdk-e2e":
-        for stage, value in _mapping(record.get("stages_ms"), f"{where}.stages_ms").items():
+        stages = _mapping(record.get("stages_ms"), f"{where}.stages_ms")
+        if not stages:
+            raise BenchmarkError(f"{where}.stages_ms: an sdk-e2e record says what its stages cost")
+        for stage, value in stages.items():
             _number(value, f"{where}.stages_ms.{stage}", allow_none=False)
+    elif "stages_ms" in record:
+        raise BenchmarkError(f"{where}: only sdk-e2e records have stages_ms")
     quality = record.get("quality")
     if quality is not None:
         _mapping(quality, f"{where}.quality")
         for key in QUALITY_KEYS:
             _number(quality.get(key), f"{where}.quality.{key}", signed=key == "gaze_increase_deg")
+        _text(quality.get("source"), f"{where}.quality.source (where the figures come from)")
 
 
 def validate_result(result: dict, where: str = "result") -> dict:
@@ -190,6 +204,8 @@ def validate_result(result: dict, where: str = "result") -> dict:
         raise BenchmarkError(f"{where}.records must be a list")
     for k, record in enumerate(records):
         validate_record(record, f"{where}.records[{k}]")
+    if not isinstance(result.get("skipped", []), list):
+        raise BenchmarkError(f"{where}.skipped must be a list")
     for k, skipped in enumerate(result.get("skipped", [])):
         _text(_mapping(skipped, f"{where}.skipped[{k}]").get("artefact"), f"{where}.skipped[{k}].artefact")
         _text(skipped.get("reason"), f"{where}.skipped[{k}].reason")

@@ -94,11 +94,11 @@ def model_runner(job: dict) -> tuple[Callable[[], object], str | None]:
         interpreter = Interpreter(model_path=job["path"], num_threads=threads)
         interpreter.allocate_tensors()
         detail = interpreter.get_input_details()[0]
-        tensor = face.transpose(0, 2, 3, 1).copy() if detail["shape"][-1] == 3 else face
+        tensor = (face.transpose(0, 2, 3, 1) if detail["shape"][-1] == 3 else face).astype(detail["dtype"])
         index = detail["index"]
 
         def invoke() -> None:
-            interpreter.set_tensor(index, tensor.astype(detail["dtype"]))
+            interpreter.set_tensor(index, tensor)
             interpreter.invoke()
 
         return invoke, runtime_version(runtime)
@@ -140,8 +140,10 @@ def run_sdk(job: dict) -> dict:
     from privategaze.image import load_image
     from privategaze.preserver import Preserver
 
-    frames = np.load(job["frames"])
-    jpegs = [bytes(frames["jpeg"][k][: frames["length"][k]]) for k in range(len(frames["length"]))]
+    with np.load(job["frames"]) as frames:  # read once: NpzFile re-reads its zip member on every access
+        jpeg, lengths = frames["jpeg"], frames["length"]
+        landmarks, cameras = frames["landmarks"], frames["camera"]
+    jpegs = [bytes(jpeg[k][: lengths[k]]) for k in range(len(lengths))]
     start = time.perf_counter()
     preserver = Preserver(job["path"], threads=int(job["threads"]))
     init_ms = 1000 * (time.perf_counter() - start)
@@ -154,7 +156,7 @@ def run_sdk(job: dict) -> dict:
         clock = [time.perf_counter()]
         pixels = load_image(jpegs[k])
         clock.append(time.perf_counter())
-        face = normalize_face(pixels, spec, landmarks=frames["landmarks"][k], camera_matrix=frames["camera"][k])
+        face = normalize_face(pixels, spec, landmarks=landmarks[k], camera_matrix=cameras[k])
         clock.append(time.perf_counter())
         obfuscated = preserver.obfuscate(face.pixels, normalization=face.normalization)
         clock.append(time.perf_counter())

@@ -65,7 +65,9 @@ def test_host_run_covers_every_artefact_runtime_thread_and_scope(host_run):
     for record in result["records"]:
         art = record["artefact"]
         assert art["flops"] > 0 and art["parameters"] > 0 and art["weights"] == "trained"
-        assert record["latency_ms"]["n"] >= 10 and record["latency_ms"]["p50"] > 0
+        latency = record["latency_ms"]
+        assert latency["n"] >= 10 and latency["min"] <= latency["p50"] <= latency["p90"] <= latency["max"]
+        assert latency["p99"] is None, "a p99 of fewer than 100 calls is not reported"
         assert record["memory"]["peak_mb"] >= record["memory"]["runtime_baseline_mb"] > 0
         assert record["quality"]["gaze_error_deg"] > 0, "task-level figures travel with every record"
     by_file = {r["artefact"]["file"]: r["artefact"] for r in result["records"]}
@@ -167,7 +169,7 @@ def test_comparisons_give_the_paper_over_mobile_ratio_at_one_thread():
 
 def test_published_pair_path_converts_and_times_both_architectures(monkeypatch, tmp_path):
     """The published pair's code path at a tiny size and width (the real one is 224 px, widths 32 and 8)."""
-    published = {"size": 32, "paper_width": 4, "mobile_width": 4, "mobile_targets": ("onnx",)}
+    published = {"size": 32, "paper_width": 4, "mobile_width": 4, "mobile_targets": ("onnx", "tflite")}
     monkeypatch.setattr(host, "PUBLISHED", published)
     monkeypatch.setattr(host, "RATIO_SETTINGS", (("published_224px_untrained", "untrained", 32),))
     out = tmp_path / "out"
@@ -177,7 +179,12 @@ def test_published_pair_path_converts_and_times_both_architectures(monkeypatch, 
     assert {(r["artefact"]["arch"], r["runtime"]["name"]) for r in result["records"]} == {
         ("paper", "torch"),
         ("mobile", "onnxruntime"),
+        ("mobile", "litert"),
     }
+    litert = next(r for r in result["records"] if r["runtime"]["name"] == "litert")
+    assert litert["runtime"]["accelerator"] == "xnnpack", "LiteRT said it applied XNNPACK"
+    other = result["comparisons"]["paper_pytorch_fp32_over_mobile_litert_int8_1_thread"]["published_224px_untrained"]
+    assert other["mobile"]["file"].endswith(".int8.tflite")
     assert all(r["artefact"]["weights"] == "untrained" and r["quality"] is None for r in result["records"])
     ratio = result["comparisons"]["paper_pytorch_fp32_over_mobile_onnx_int8_1_thread"]["published_224px_untrained"]
     assert ratio["ratio_p50"] > 0 and ratio["input_size"] == 32
@@ -251,3 +258,38 @@ def test_measured_records_cannot_carry_an_estimate_method():
     }
     with pytest.raises(BenchmarkError, match="measured record has no estimate_method"):
         validate_result(result)
+
+
+def _minimal_result(**record_changes) -> dict:
+    record = {
+        "kind": "measured", "scope": "model", "batch": 1,
+        "artefact": {"name": "p", "file": "p.onnx", "target": "onnx", "precision": "fp32", "input_size": 48,
+                     "weights": "trained"},
+        "runtime": {"name": "onnxruntime", "accelerator": "cpu", "threads": 1},
+        "latency_ms": {"n": 10, "mean": 1.0, "p50": 1.0, "p90": 1.5, "min": 0.9, "max": 2.0},
+    }  # fmt: skip
+    return {
+        "schema": "privategaze.benchmark/1", "created_utc": "x", "tool": {"name": "t"},
+        "machine": {"class": "host", "name": "h", "os": "Linux", "cpu_count": 2}, "records": [record | record_changes],
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"batch": True}, "batch must be 1"),
+        ({"latency_ms": {"n": 10, "mean": 1.0, "p50": 1000.0, "p90": 1.5}}, "percentiles must not decrease"),
+        ({"stages_ms": {"decode": 1.0}}, "only sdk-e2e records have stages_ms"),
+        ({"scope": "sdk-e2e", "stages_ms": {}}, "says what its stages cost"),
+        ({"quality": {"gaze_error_deg": 11.0}}, "quality.source"),
+    ],
+)
+def test_the_validator_refuses_what_a_writer_could_get_wrong(changes, message):
+    validate_result(_minimal_result())  # the unchanged one is valid
+    with pytest.raises(BenchmarkError, match=message):
+        validate_result(_minimal_result(**changes))
+
+
+def test_the_validator_refuses_a_skipped_that_is_not_a_list():
+    with pytest.raises(BenchmarkError, match="skipped must be a list"):
+        validate_result(_minimal_result() | {"skipped": None})

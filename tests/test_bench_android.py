@@ -16,6 +16,7 @@ from privategaze.benchmarks.benchmark_model import (
     ACCELERATORS,
     Configuration,
     build_record,
+    default_configurations,
     describe_artefact,
     parse_benchmark_model,
 )
@@ -133,6 +134,19 @@ def test_all_same_runs_scientific_notation_and_profiler_summaries():
     assert parsed["latency_ms"]["p50"] == parsed["latency_ms"]["max"] == 1.25 and parsed["latency_ms"]["std"] == 0
 
 
+def test_a_single_timed_run_is_its_own_mean_and_median(tmp_path):
+    # benchmark_model prints one run as "count=1 curr=X": no avg, no median.
+    text = "count=1 curr=7430200\ncount=1 curr=1250\nInference timings in us: Init: 1000, First inference: 7430200"
+    parsed = parse_benchmark_model(text)
+    latency = parsed["latency_ms"]
+    assert (latency["n"], latency["mean"], latency["p50"], latency["std"]) == (1, 1.25, 1.25, None)
+    assert parsed["warmup_ms"]["mean"] == 7430.2
+    block, quality = describe_artefact(make_artefact(tmp_path))
+    record = build_record(parsed, Configuration("cpu", 1), block, quality)
+    validate_record(record)
+    assert record["throughput_fps"] == 800.0
+
+
 def test_no_timed_inference_is_an_error():
     with pytest.raises(BenchmarkError, match="count=0"):
         parse_benchmark_model(
@@ -147,6 +161,13 @@ ACCELERATOR_CASES = {
     "cpu": ("cpu:1", ["--use_xnnpack=false", "--num_threads=1"]),
     "gpu": ("gpu", ["--use_gpu=true"]),
 }
+
+
+@pytest.mark.parametrize(("cpu_count", "threads"), [(8, [1, 2, 8]), (2, [1, 2]), (1, [1, 2]), (None, [1, 2])])
+def test_default_configurations_are_one_two_and_all_cores_then_the_gpu(cpu_count, threads):
+    configurations = default_configurations(cpu_count)
+    assert [c.threads for c in configurations[:-1]] == threads
+    assert {c.accelerator for c in configurations[:-1]} == {"xnnpack"} and configurations[-1] == Configuration("gpu")
 
 
 def test_every_accelerator_is_tested():
@@ -190,8 +211,8 @@ def make_artefact(folder: Path, embedded: bool = False, **manifest_overrides) ->
         name="mobile-w8-48px-for-blackbox-resnet18.fp32", target="tflite", precision="fp32",
         input=TensorSpec("image", (1, 3, 48, 48)), output=TensorSpec("obfuscated", (1, 3, 48, 48)),
         normalization=NormalizationSpec(960 * 48 / 224, 600, 48),
-        preserver={"arch": "mobile", "width": 8, "input_size": 48, "blackbox": "blackbox-resnet18",
-                   "training": {"fit": {"epochs": 24}}},
+        preserver={"name": "mobile-w8-48px-for-blackbox-resnet18", "arch": "mobile", "width": 8, "input_size": 48,
+                   "blackbox": "blackbox-resnet18", "training": {"fit": {"epochs": 24}}},
         quality={"gaze": {"artefact_deg": 11.3, "increase_deg": 0.0005, "torch_deg": 11.3},
                  "identity": {"artefact": 0.0375, "chance": 0.0208}, "gender": {"artefact": 0.5056, "chance": 0.5}},
     )  # fmt: skip
@@ -205,6 +226,7 @@ def make_artefact(folder: Path, embedded: bool = False, **manifest_overrides) ->
 def test_artefact_block_comes_from_the_sidecar(tmp_path):
     path = make_artefact(tmp_path)
     block, quality = describe_artefact(path)
+    assert block["name"] == "mobile-w8-48px-for-blackbox-resnet18"  # the preserver's: host and iOS records say it
     assert block["sha256"] == artefact_sha256(path)[0] and block["size_bytes"] == path.stat().st_size
     assert (block["arch"], block["width"], block["input_size"], block["weights"]) == ("mobile", 8, 48, "trained")
     assert block["flops"] is None and block["parameters"] is None
@@ -225,7 +247,7 @@ def test_without_a_sidecar_the_embedded_manifest_is_read(tmp_path):
     path = make_artefact(tmp_path, embedded=True)
     sidecar_path(path).unlink()
     block, quality = describe_artefact(path)
-    assert block["name"] == "mobile-w8-48px-for-blackbox-resnet18.fp32" and block["sha256"] == artefact_sha256(path)[0]
+    assert block["name"] == "mobile-w8-48px-for-blackbox-resnet18" and block["sha256"] == artefact_sha256(path)[0]
     assert quality["gender_chance"] == 0.5
 
 
@@ -268,9 +290,14 @@ def test_the_record_says_what_ran_not_what_was_asked(tmp_path, caplog):
 
 def test_config_checks_and_round_trip(tmp_path):
     config = AndroidBenchConfig(tmp_path / "a.tflite", tmp_path / "benchmark_model", device_class="tablet")
+    assert config.configurations is None  # the device's defaults, known once it is connected
     assert AndroidBenchConfig.from_dict(config.to_dict()) == config
+    chosen = AndroidBenchConfig(**(config.__dict__ | {"configurations": [Configuration("cpu", 3)]}))
+    assert chosen.configurations == (Configuration("cpu", 3),)
+    assert AndroidBenchConfig.from_dict(chosen.to_dict()) == chosen
     for bad, message in [({"device_class": "watch"}, "device_class"), ({"artefact": tmp_path / "a.onnx"}, ".tflite"),
-                         ({"configurations": (Configuration("gpu"),) * 2}, "distinct"), ({"num_runs": 0}, "num_runs"),
+                         ({"configurations": (Configuration("gpu"),) * 2}, "distinct"),
+                         ({"configurations": ()}, "one or more"), ({"num_runs": 0}, "num_runs"),
                          ({"remote_dir": "/sdcard"}, "remote_dir")]:  # fmt: skip
         with pytest.raises(BenchmarkError, match=message):
             AndroidBenchConfig(**(config.__dict__ | bad))
@@ -307,14 +334,15 @@ elif args[0] == "shell":
     if words == ["getprop"]:
         print(settings["getprop"], end="")
     elif words == ["nproc"]:
-        print(8)
+        print(settings["nproc"])
     elif words[0].endswith("/benchmark_model"):
         time.sleep(settings["sleep_s"])
         if "--use_gpu=true" in words:
             print(Path(settings["gpu_output"]).read_text(), end="")
             sys.exit(settings["gpu_status"])
         threads = next(w.split("=")[1] for w in words if w.startswith("--num_threads="))
-        print(Path(settings["cpu_output"]).read_text().replace("[4]", f"[{threads}]"), end="")
+        output = settings["cpu_output_by_threads"].get(threads, settings["cpu_output"])
+        print(Path(output).read_text().replace("[4]", f"[{threads}]"), end="")
 else:
     sys.exit(f"fake adb: unexpected {args}")
 """
@@ -332,8 +360,8 @@ def device(tmp_path):
 
     def configure(**settings) -> tuple[Path, Path]:
         defaults = {"log": str(log), "devices": "List of devices attached\nFAKE0001\tdevice\n", "getprop": GETPROP,
-                    "cpu_output": str(DATA / CONSTRUCTED), "gpu_output": str(DATA / FAILED), "gpu_status": 1,
-                    "sleep_s": 0}  # fmt: skip
+                    "nproc": 8, "cpu_output": str(DATA / CONSTRUCTED), "cpu_output_by_threads": {},
+                    "gpu_output": str(DATA / FAILED), "gpu_status": 1, "sleep_s": 0}  # fmt: skip
         (folder / "fake_adb.json").write_text(json.dumps(defaults | settings), encoding="utf-8")
         return adb, log
 
@@ -369,7 +397,11 @@ def test_run_on_device_end_to_end(tmp_path, device):
     assert "FAKE0001" not in json.dumps(machine)
 
     records = result["records"]
-    assert [(r["runtime"]["accelerator"], r["runtime"]["threads"]) for r in records] == [("xnnpack", 1), ("xnnpack", 4)]
+    assert [(r["runtime"]["accelerator"], r["runtime"]["threads"]) for r in records] == [
+        ("xnnpack", 1),
+        ("xnnpack", 2),
+        ("xnnpack", 8),  # every core, as nproc says
+    ]
     assert all(r["artefact"]["sha256"] == artefact_sha256(tmp_path / r["artefact"]["file"])[0] for r in records)
     assert records[0]["quality"]["gaze_error_deg"] == 11.3
     ((skipped),) = result["skipped"]
@@ -384,7 +416,8 @@ def test_run_on_device_end_to_end(tmp_path, device):
         f"{remote}/{records[0]['artefact']['file']}",
     ]
     runs = [shell_words(call) for call in argvs if shell_words(call)[:1] == [f"{remote}/benchmark_model"]]
-    assert len(runs) == 3 and "--num_threads=1" in runs[0] and "--use_gpu=true" in runs[2]
+    assert len(runs) == 4 and "--num_threads=1" in runs[0] and "--num_threads=8" in runs[2]
+    assert "--use_gpu=true" in runs[3]
     assert all("--report_peak_memory_footprint=true" in run and "--num_runs=100" in run for run in runs)
     removal = next(i for i, call in enumerate(argvs) if shell_words(call)[:1] == ["rm"])
     assert removal > max(i for i, call in enumerate(argvs) if shell_words(call)[:1] == [f"{remote}/benchmark_model"])
@@ -397,6 +430,25 @@ def test_pushed_files_are_removed_when_every_configuration_fails(tmp_path, devic
     with pytest.raises(BenchmarkError, match=r"no configuration ran on Google Pixel 8: xnnpack x4: .*gpu: "):
         run_on_device(config)
     assert [shell_words(call)[0] for call in calls(log)[-2:]] == ["rm", "rmdir"]
+
+
+def test_default_configurations_follow_the_device_cpu_count(tmp_path, device):
+    adb, _ = device(nproc=2)
+    result = run_on_device(make_config(tmp_path, adb))
+    assert [r["runtime"]["threads"] for r in result["records"]] == [1, 2]  # 2 cores: "all cores" is the 2 run
+    assert [s["configuration"] for s in result["skipped"]] == ["gpu"]
+
+
+def test_a_record_that_breaks_the_schema_is_skipped_not_fatal(tmp_path, device):
+    negative_init = tmp_path / "negative_init.txt"
+    text = (DATA / CONSTRUCTED).read_text(encoding="utf-8")
+    negative_init.write_text(text.replace("Init: 4127", "Init: -4127"), encoding="utf-8")
+    adb, _ = device(cpu_output_by_threads={"2": str(negative_init)})
+    configurations = (Configuration("xnnpack", 1), Configuration("xnnpack", 2), Configuration("cpu", 1))
+    result = run_on_device(make_config(tmp_path, adb, configurations=configurations))
+    assert [r["runtime"]["threads"] for r in result["records"]] == [1, 1]
+    ((skipped),) = result["skipped"]
+    assert skipped["configuration"] == "xnnpack x2" and "record.init_ms must be non-negative" in skipped["reason"]
 
 
 def test_a_configuration_that_times_out_is_skipped(tmp_path, device):

@@ -1,9 +1,9 @@
 """Result files written on phones and tablets: the samples validate, the validator rejects what a device writer can get
-wrong (naming the field), and the iOS benchmark screen's Swift source writes every key the schema reads.
+wrong (naming the field), and the iOS and Android benchmark screens' sources write every key the schema reads.
 
-The Swift cannot be compiled here (no Xcode on Linux): the guard reads its string literals, which is cheap and catches
-the drift that matters (a renamed key, a changed schema version or metadata key, a quality mapping that differs from
-`quality_from_manifest`), not a Swift error.
+Neither the Swift nor the Kotlin can be compiled here (no Xcode, no Android SDK): the guards read their string
+literals, which is cheap and catches the drift that matters (a renamed key, a changed schema version or metadata key, a
+quality mapping that differs from `quality_from_manifest`), not a compiler error.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEVICE_RESULTS = Path(__file__).parent / "data" / "device_results"
 SAMPLES = {"ios": DEVICE_RESULTS / "ios-sample.json", "android": DEVICE_RESULTS / "android-demo-sample.json"}
 SWIFT_WRITER = ROOT / "ios_demo" / "Benchmark" / "PreserverBenchmark.swift"
+KOTLIN_WRITER = ROOT / "android_demo" / "benchmark" / "PreserverBenchmark.kt"
 
 # Every key a device writer writes, null or not: the validator reads each of them.
 TOP_KEYS = {"schema", "created_utc", "tool", "machine", "records", "skipped"}
@@ -50,6 +51,11 @@ MEMORY_KEYS = {"peak_mb", "method"}
 QUALITY_RECORD_KEYS = {*QUALITY_KEYS, "source"}
 SKIPPED_KEYS = {"artefact", "reason"}
 IOS_ACCELERATORS = {"cpu", "cpu+gpu", "cpu+ane", "all"}
+ANDROID_ACCELERATORS = {"xnnpack", "gpu+cpu"}  # the Interpreter API cannot show that a GPU run is GPU-only
+REQUIRED_KEYS = (
+    TOP_KEYS | TOOL_KEYS | MACHINE_KEYS | RECORD_KEYS | ARTEFACT_KEYS | RUNTIME_KEYS | set(LATENCY_KEYS) | MEMORY_KEYS
+    | QUALITY_RECORD_KEYS | SKIPPED_KEYS
+)  # fmt: skip
 
 
 def swift_string_literals(source: str) -> list[str]:
@@ -100,6 +106,73 @@ def _multiline_literal(body: str) -> str:
     lines = body.split("\n")[1:]  # the opening delimiter ends its own line
     indent = len(lines[-1])  # the closing delimiter's line holds only the indentation Swift strips
     return "\n".join(line[indent:] for line in lines[:-1]).replace("\\\n", "")
+
+
+def kotlin_string_literals(source: str) -> list[str]:
+    """Every string literal of a Kotlin source, comments and character literals skipped; templates kept as written,
+    and literals joined by ``+`` folded into one, as the compiler folds a ``const val``."""
+    literals, i, joinable = [], 0, False
+    while i < len(source):
+        if source.startswith("//", i):
+            end = source.find("\n", i)
+            i = len(source) if end < 0 else end
+        elif source.startswith("/*", i):
+            i = _kotlin_comment_end(source, i)
+        elif source.startswith('"""', i):
+            end = source.index('"""', i + 3)
+            literals.append(source[i + 3 : end])
+            i, joinable = end + 3, False
+        elif source[i] == '"':
+            text, i = _kotlin_line_literal(source, i + 1)
+            if joinable:
+                literals[-1] += text
+            else:
+                literals.append(text)
+            rest = source[i:]
+            joinable = bool(re.match(r'\s*\+\s*"(?!"")', rest))
+            if joinable:
+                i += rest.index('"')
+        elif source[i] == "'":
+            i = source.index("'", i + (3 if source[i + 1] == "\\" else 2)) + 1
+        else:
+            i += 1
+    return literals
+
+
+def _kotlin_comment_end(source: str, i: int) -> int:
+    depth = 0  # Kotlin's block comments nest
+    while True:
+        if source.startswith("/*", i):
+            depth, i = depth + 1, i + 2
+        elif source.startswith("*/", i):
+            depth, i = depth - 1, i + 2
+            if not depth:
+                return i
+        else:
+            i += 1
+
+
+def _kotlin_line_literal(source: str, i: int) -> tuple[str, int]:
+    out = []
+    while source[i] != '"':
+        if source[i] == "\n":
+            raise ValueError(f"unterminated string literal at offset {i}")
+        if source.startswith("${", i):  # a template expression: kept as written, up to its closing brace
+            depth, j = 1, i + 2
+            while depth:
+                if source[j] == '"':
+                    raise ValueError(f"a string literal inside a template at offset {j}: hoist it into a val")
+                depth += {"{": 1, "}": -1}.get(source[j], 0)
+                j += 1
+            out.append(source[i:j])
+            i = j
+        elif source[i] == "\\":
+            out.append(source[i : i + 2])
+            i += 2
+        else:
+            out.append(source[i])
+            i += 1
+    return "".join(out), i + 1
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +230,10 @@ def test_samples_use_their_platforms_runtimes():
     assert {r["runtime"]["accelerator"] for r in ios["records"]} == IOS_ACCELERATORS
     assert all(r["runtime"]["threads"] is None for r in ios["records"])  # Core ML schedules its own threads
     assert {(r["runtime"]["name"], r["artefact"]["target"]) for r in android["records"]} == {("litert", "tflite")}
-    assert {r["runtime"]["accelerator"] for r in android["records"]} == {"xnnpack", "gpu"}
+    assert {r["runtime"]["accelerator"] for r in android["records"]} == ANDROID_ACCELERATORS
+    cores = android["machine"]["cpu_count"]
+    threads = [(r["runtime"]["accelerator"], r["runtime"]["threads"]) for r in android["records"]]
+    assert threads == [("xnnpack", 1), ("xnnpack", 2), ("xnnpack", cores), ("gpu+cpu", cores)]  # 1, 2, all cores
 
 
 # --- what a device writer can get wrong ----------------------------------------------------------------------------
@@ -253,11 +329,8 @@ def test_swift_scanner_reads_literals_as_swift_does():
 
 
 def test_swift_writes_every_key_the_schema_reads(swift_literals):
-    required = (
-        TOP_KEYS | TOOL_KEYS | MACHINE_KEYS | RECORD_KEYS | ARTEFACT_KEYS | RUNTIME_KEYS | set(LATENCY_KEYS)
-        | MEMORY_KEYS | QUALITY_RECORD_KEYS | SKIPPED_KEYS
-    )  # fmt: skip
-    assert not required - swift_literals, f"keys the Swift writer does not write: {sorted(required - swift_literals)}"
+    missing = sorted(REQUIRED_KEYS - swift_literals)
+    assert not missing, f"keys the Swift writer does not write: {missing}"
 
 
 def test_swift_names_what_the_python_side_names(swift_literals):
@@ -299,3 +372,74 @@ def test_swift_quality_mapping_is_quality_from_manifest(swift_source):
     swift = {key: quality[blocks.get(block, block)].get(field) for key, block, field in mapping}
     swift["source"] = quality_from_manifest(quality)["source"]
     assert swift == quality_from_manifest(quality)
+
+
+# --- the Kotlin writer and the schema do not drift -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def kotlin_source() -> str:
+    return KOTLIN_WRITER.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def kotlin_literals(kotlin_source) -> set[str]:
+    return set(kotlin_string_literals(kotlin_source))
+
+
+def test_kotlin_scanner_reads_literals_as_kotlin_does():
+    source = r'''val a = "x${f(g(1))} $y"
+/* one /* nested */ "comment" */ val c = '"' // "line"
+val e = '\''
+const val M = "one " +
+    "two"
+val r = """raw "quote" here"""
+val s = "a\"b" + x
+'''
+    assert kotlin_string_literals(source) == ["x${f(g(1))} $y", "one two", 'raw "quote" here', 'a\\"b']
+    with pytest.raises(ValueError, match="hoist it"):
+        kotlin_string_literals('val a = "${m.getString("name")}"')
+
+
+def test_kotlin_writes_every_key_the_schema_reads(kotlin_literals):
+    missing = sorted(REQUIRED_KEYS - kotlin_literals)
+    assert not missing, f"keys the Kotlin writer does not write: {missing}"
+
+
+def test_kotlin_names_what_the_python_side_names(kotlin_source, kotlin_literals):
+    assert re.search(r'const val SCHEMA = "([^"]*)"', kotlin_source)[1] == SCHEMA
+    assert MANIFEST_KEY in kotlin_literals  # the TFLite metadata entry pgz-export embeds the manifest under
+    assert quality_from_manifest({"gaze": {}})["source"] in kotlin_literals
+    assert {"phone", "tablet"} <= kotlin_literals & set(MACHINE_CLASSES)
+    assert "litert" in set(RUNTIMES) & kotlin_literals
+    assert {"measured", "model", "tflite"} <= kotlin_literals
+    assert kotlin_literals >= ANDROID_ACCELERATORS
+
+
+def test_android_sample_is_field_for_field_what_kotlin_writes(kotlin_literals):
+    """Every key of the Android sample, and every fixed text in it, is one the Kotlin writer has."""
+    sample = load_result(SAMPLES["android"])
+    assert not _keys(sample, skip=frozenset({"sample"})) - kotlin_literals
+    assert sample["tool"]["name"] in kotlin_literals
+    for record in sample["records"]:
+        assert record["memory"]["method"] in kotlin_literals
+        assert record["runtime"]["accelerator"] in kotlin_literals
+        assert record["quality"]["source"] in kotlin_literals
+
+
+def test_kotlin_quality_mapping_is_quality_from_manifest(kotlin_source):
+    """The Kotlin `qualityJson` maps the manifest's blocks to the record's figures as the Python function does."""
+    start = kotlin_source.index("internal fun qualityJson(")
+    body = kotlin_source[start : kotlin_source.index('.put("source"', start)]
+    blocks = dict(re.findall(r'val (\w+) = quality\??\.optJSONObject\("(\w+)"\)', body))  # variable -> block
+    mapping = re.findall(r'\.put\("(\w+)", (\w+)\.opt\("(\w+)"\) \?: JSONObject\.NULL\)', body)
+    assert {key for key, _, _ in mapping} == set(QUALITY_KEYS)
+    quality = {
+        "gaze": {"artefact_deg": 11.31, "increase_deg": -0.01, "torch_deg": 11.32},
+        "identity": {"artefact": 0.0375, "chance": 0.0208, "increase": 0.002, "torch": 0.0354},
+        "gender": {"artefact": 0.493, "chance": 0.5, "increase": -0.015, "torch": 0.508},
+        "passed": True,
+    }
+    kotlin = {key: quality[blocks[variable]].get(field) for key, variable, field in mapping}
+    kotlin["source"] = quality_from_manifest(quality)["source"]
+    assert kotlin == quality_from_manifest(quality)

@@ -26,6 +26,8 @@ import java.util.Date
 import java.util.Locale
 import java.util.Random
 import java.util.TimeZone
+import java.util.concurrent.CountDownLatch
+import java.util.concurrent.TimeUnit
 import kotlin.math.ceil
 import kotlin.math.floor
 import kotlin.math.roundToLong
@@ -37,27 +39,31 @@ import org.tensorflow.lite.TensorFlowLite
 import org.tensorflow.lite.gpu.CompatibilityList
 import org.tensorflow.lite.gpu.GpuDelegate
 
-/** One configuration: XNNPACK on [threads] CPU threads, or the GPU delegate (threads stay null). */
-data class BenchmarkConfiguration(val accelerator: String, val threads: Int? = null) {
+/**
+ * One configuration: XNNPACK on [threads] CPU threads, or the GPU delegate with [threads] CPU threads for the
+ * operations it leaves to the CPU. The interpreter gets the count explicitly in both cases, and the record says it.
+ */
+data class BenchmarkConfiguration(val accelerator: String, val threads: Int) {
     init {
         require(accelerator in ACCELERATORS) { "accelerator must be one of $ACCELERATORS, got $accelerator" }
-        require(accelerator == GPU || (threads != null && threads > 0)) { "$accelerator needs a positive thread count" }
+        require(threads > 0) { "$accelerator needs a positive thread count, got $threads" }
     }
 
     val label: String
-        get() = if (threads != null) "$accelerator x$threads" else accelerator
+        get() = "$accelerator x$threads"
 
     companion object {
         const val XNNPACK = "xnnpack"
         const val GPU = "gpu"
         val ACCELERATORS = setOf(XNNPACK, GPU)
 
-        /** The same configurations as `pgz-bench android`. */
-        val DEFAULTS = listOf(
-            BenchmarkConfiguration(XNNPACK, 1),
-            BenchmarkConfiguration(XNNPACK, 4),
-            BenchmarkConfiguration(GPU),
-        )
+        /**
+         * XNNPACK on 1 thread, on 2 and on every core (counts deduplicated), then the GPU delegate with every core
+         * for its CPU fallback: the configurations of `pgz-bench android`.
+         */
+        fun defaults(cpuCount: Int = Runtime.getRuntime().availableProcessors()): List<BenchmarkConfiguration> =
+            listOf(1, 2, cpuCount).distinct().sorted().map { BenchmarkConfiguration(XNNPACK, it) } +
+                BenchmarkConfiguration(GPU, cpuCount)
     }
 }
 
@@ -66,7 +72,8 @@ class SkippedConfiguration(message: String) : Exception(message)
 
 /**
  * Benchmarks one exported preserver ([modelFile], a .tflite from pgz-export) in each configuration. It writes one
- * result file to `filesDir/benchmarks/<device>-<artefact>.json` and returns that file.
+ * result file to `filesDir/benchmarks/<device>-<model file stem>-<UTC time>.json` (the time keeps a second run from
+ * overwriting the first) and returns that file.
  *
  * The artefact fields and quality figures come from the model's manifest. That is the sidecar `<model>.tflite.json`
  * if the app ships it beside the model; otherwise the `privategaze.manifest` entry embedded in the model's metadata.
@@ -86,7 +93,7 @@ class PreserverBenchmark(
         require(numRuns >= 1 && warmupRuns >= 0) { "numRuns must be >= 1 and warmupRuns >= 0" }
     }
 
-    fun run(configurations: List<BenchmarkConfiguration> = BenchmarkConfiguration.DEFAULTS): File {
+    fun run(configurations: List<BenchmarkConfiguration> = BenchmarkConfiguration.defaults()): File {
         val manifest = readManifest(modelFile)
         val artefact = artefactJson(manifest)
         val quality = qualityJson(manifest.optJSONObject("quality"))
@@ -104,14 +111,16 @@ class PreserverBenchmark(
                 )
             }
         }
+        val created = Date()
         val result = JSONObject()
             .put("schema", SCHEMA)
-            .put("created_utc", nowUtc())
+            .put("created_utc", utc(created, "yyyy-MM-dd'T'HH:mm:ss'Z'"))
             .put("tool", JSONObject().put("name", TOOL).put("version", appVersion ?: JSONObject.NULL))
             .put("machine", machineJson())
             .put("records", records)
             .put("skipped", skipped)
-        val name = "${slug(deviceName())}-${manifest.getString("name")}.json"
+        val stamp = utc(created, "yyyyMMdd'T'HHmmss'Z'")
+        val name = "${slug(deviceName())}-${modelFile.nameWithoutExtension}-$stamp.json"
         val out = File(File(context.filesDir, "benchmarks"), name)
         out.parentFile?.mkdirs()
         out.writeText(result.toString(2) + "\n")
@@ -119,13 +128,17 @@ class PreserverBenchmark(
     }
 
     private fun measure(configuration: BenchmarkConfiguration, artefact: JSONObject, quality: Any): JSONObject {
-        val options = Interpreter.Options()
+        val baselineKb = vmRssKb() // before the delegate and the interpreter exist
+        val options = Interpreter.Options().setNumThreads(configuration.threads)
         val gpu = if (configuration.accelerator == BenchmarkConfiguration.GPU) gpuDelegate() else null
         if (gpu != null) {
             options.addDelegate(gpu)
         } else {
-            options.setUseXNNPACK(true).setNumThreads(configuration.threads!!)
+            options.setUseXNNPACK(true)
         }
+        // The Interpreter API does not say how many operations a delegate took, so a GPU run cannot be shown to be
+        // GPU-only: the operations the delegate rejects run on the CPU threads set above, and the label says so.
+        val accelerator = if (gpu != null) GPU_WITH_CPU_FALLBACK else BenchmarkConfiguration.XNNPACK
         val initStart = System.nanoTime()
         val interpreter = try {
             Interpreter(mapModel(modelFile), options)
@@ -141,7 +154,7 @@ class PreserverBenchmark(
             while (input.remaining() >= 4) input.putFloat(random.nextFloat()) // the manifest's range is [0, 1]
             val firstMs = timeOnce(interpreter, input, output)
             repeat(warmupRuns) { timeOnce(interpreter, input, output) }
-            val timings = DoubleArray(numRuns) { timeOnce(interpreter, input, output) }
+            val (timings, peakKb) = sampleRss { DoubleArray(numRuns) { timeOnce(interpreter, input, output) } }
             val latency = latencySummary(timings, warmupRuns)
             return JSONObject()
                 .put("kind", "measured")
@@ -153,14 +166,14 @@ class PreserverBenchmark(
                     JSONObject()
                         .put("name", "litert")
                         .put("version", runtimeVersion())
-                        .put("accelerator", configuration.accelerator)
-                        .put("threads", configuration.threads ?: JSONObject.NULL),
+                        .put("accelerator", accelerator)
+                        .put("threads", configuration.threads),
                 )
                 .put("init_ms", round(initMs, 4))
                 .put("first_inference_ms", round(firstMs, 4))
                 .put("latency_ms", latency)
                 .put("throughput_fps", round(1000.0 / latency.getDouble("mean"), 2))
-                .put("memory", memoryJson())
+                .put("memory", memoryJson(baselineKb, peakKb))
                 .put("quality", quality)
         } catch (e: SkippedConfiguration) {
             throw e
@@ -241,6 +254,12 @@ class PreserverBenchmark(
         const val SCHEMA = "privategaze.benchmark/1"
         const val TOOL = "privategaze-android-demo benchmark"
         const val MANIFEST_KEY = "privategaze.manifest"
+        const val GPU_WITH_CPU_FALLBACK = "gpu+cpu"
+
+        private const val RSS_PERIOD_MS = 10L // MEMORY_METHOD says it
+        const val MEMORY_METHOD = "VmRSS of the whole app process (/proc/self/status), UI included: peak_mb is " +
+            "the largest sample, taken every 10 ms during the timed runs and just before and after them; " +
+            "runtime_baseline_mb is the sample before the delegate and the interpreter were created"
 
         // Field indices in LiteRT's schema.fbs: Model.buffers = 4, Model.metadata = 6; Metadata.name = 0,
         // Metadata.buffer = 1; Buffer.data = 0, Buffer.offset = 1, Buffer.size = 2.
@@ -258,9 +277,9 @@ class PreserverBenchmark(
 
         private fun slug(text: String): String = text.lowercase(Locale.US).replace(Regex("[^a-z0-9]+"), "-").trim('-')
 
-        private fun nowUtc(): String = SimpleDateFormat("yyyy-MM-dd'T'HH:mm:ss'Z'", Locale.US)
+        private fun utc(date: Date, pattern: String): String = SimpleDateFormat(pattern, Locale.US)
             .apply { timeZone = TimeZone.getTimeZone("UTC") }
-            .format(Date())
+            .format(date)
 
         private fun runtimeVersion(): Any = try {
             TensorFlowLite.runtimeVersion()
@@ -332,33 +351,62 @@ class PreserverBenchmark(
             return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - lower)
         }
 
-        /** Peak resident memory of the whole app process (VmHWM), which includes the UI; null if unreadable. */
-        private fun memoryJson(): Any {
-            val line = try {
-                File("/proc/self/status").readLines().firstOrNull { it.startsWith("VmHWM:") }
-            } catch (e: Exception) {
-                null
-            } ?: return JSONObject.NULL
-            val kilobytes = line.removePrefix("VmHWM:").trim().split(Regex("\\s+")).first().toDoubleOrNull()
-                ?: return JSONObject.NULL
+        /** Resident memory of the whole app process now (VmRSS of /proc/self/status), in kB; null if unreadable. */
+        private fun vmRssKb(): Long? = try {
+            File("/proc/self/status").readLines().firstOrNull { it.startsWith("VmRSS:") }
+                ?.removePrefix("VmRSS:")?.trim()?.split(Regex("\\s+"))?.first()?.toLongOrNull()
+        } catch (e: Exception) {
+            null
+        }
+
+        /**
+         * Runs [block] while a background thread samples VmRSS every [RSS_PERIOD_MS] ms; returns its result and the
+         * largest sample in kB (null if none could be read), the samples just before and after included. VmHWM is no
+         * use here: it is the peak since the process started, so each configuration would inherit the earlier ones'.
+         */
+        private fun <T> sampleRss(block: () -> T): Pair<T, Long?> {
+            var peakKb = vmRssKb() ?: -1L
+            val done = CountDownLatch(1)
+            val sampler = Thread {
+                do {
+                    vmRssKb()?.let { peakKb = maxOf(peakKb, it) }
+                } while (!done.await(RSS_PERIOD_MS, TimeUnit.MILLISECONDS))
+            }
+            sampler.isDaemon = true
+            sampler.start()
+            val value = try {
+                block()
+            } finally {
+                done.countDown()
+                sampler.join() // peakKb is read only after this, so the sampler's writes are visible
+            }
+            vmRssKb()?.let { peakKb = maxOf(peakKb, it) }
+            return value to peakKb.takeIf { it >= 0 }
+        }
+
+        /** The record's memory block: the whole app process, UI included, as [MEMORY_METHOD] says; null if unread. */
+        private fun memoryJson(baselineKb: Long?, peakKb: Long?): Any {
+            if (peakKb == null) return JSONObject.NULL
             return JSONObject()
-                .put("peak_mb", round(kilobytes / 1024.0, 2))
-                .put("method", "VmHWM of the app process (/proc/self/status): the whole app, UI included")
+                .put("peak_mb", round(peakKb / 1024.0, 2))
+                .put("runtime_baseline_mb", baselineKb?.let { round(it / 1024.0, 2) } ?: JSONObject.NULL)
+                .put("method", MEMORY_METHOD)
         }
 
         /** The manifest's task-level figures in the record's shape, as benchmarks/schema.py quality_from_manifest. */
         internal fun qualityJson(quality: JSONObject?): Any {
             val gaze = quality?.optJSONObject("gaze") ?: return JSONObject.NULL
-            val figures = JSONObject()
+            val identity = quality.optJSONObject("identity") ?: JSONObject()
+            val gender = quality.optJSONObject("gender") ?: JSONObject()
+            // Every key spelled out, so tests/test_bench_device_files.py can check them against the schema.
+            return JSONObject()
                 .put("gaze_error_deg", gaze.opt("artefact_deg") ?: JSONObject.NULL)
                 .put("gaze_increase_deg", gaze.opt("increase_deg") ?: JSONObject.NULL)
+                .put("identity_accuracy", identity.opt("artefact") ?: JSONObject.NULL)
+                .put("identity_chance", identity.opt("chance") ?: JSONObject.NULL)
+                .put("gender_accuracy", gender.opt("artefact") ?: JSONObject.NULL)
+                .put("gender_chance", gender.opt("chance") ?: JSONObject.NULL)
                 .put("source", "export validation (manifest quality)")
-            for (task in listOf("identity", "gender")) {
-                val block = quality.optJSONObject(task)
-                figures.put("${task}_accuracy", block?.opt("artefact") ?: JSONObject.NULL)
-                figures.put("${task}_chance", block?.opt("chance") ?: JSONObject.NULL)
-            }
-            return figures
         }
 
         /** The sidecar `<model>.json` beside the model if there is one, otherwise the manifest embedded in it. */
