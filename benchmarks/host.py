@@ -36,7 +36,7 @@ import numpy as np
 from PIL import Image
 
 from privategaze.benchmarks.latency import latency_summary
-from privategaze.benchmarks.machine import machine_info
+from privategaze.benchmarks.machine import cpu_features, machine_info
 from privategaze.benchmarks.schema import new_result, quality_from_manifest
 from privategaze.errors import BenchmarkError, ConfigError
 from privategaze.manifest import Manifest, artefact_sha256, read_sidecar
@@ -123,7 +123,13 @@ def host_machine() -> dict:
         "os": info["platform"],
         "processor": info["processor"],
         "cpu_count": info["cpu_count"],
-        "details": {"python": info["python"], "packages": info["packages"], "machine": info["machine"], "gpu": None},
+        "details": {
+            "python": info["python"],
+            "packages": info["packages"],
+            "machine": info["machine"],
+            "gpu": None,
+            **cpu_features(),
+        },
     }
 
 

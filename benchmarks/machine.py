@@ -31,6 +31,26 @@ def machine_info() -> dict:
     }
 
 
+SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8", "asimd",
+              "asimddp", "sve")  # fmt: skip
+
+
+def cpu_features() -> dict:
+    """The SIMD extensions int8 and fp32 kernels dispatch on, and the memory size (Linux; empty elsewhere)."""
+    features: dict = {}
+    cpuinfo, meminfo = Path("/proc/cpuinfo"), Path("/proc/meminfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                flags = set(line.partition(":")[2].split())
+                features["simd"] = [flag for flag in SIMD_FLAGS if flag in flags]
+                break
+    if meminfo.exists():
+        total_kib = int(meminfo.read_text().split("MemTotal:")[1].split()[0])
+        features["memory_gib"] = round(total_kib / 1024**2, 1)
+    return features
+
+
 def _cpu_model() -> str | None:
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():

@@ -79,17 +79,21 @@ def swift_string_literals(source: str) -> list[str]:
     return literals
 
 
-def _single_line_literal(source: str, i: int) -> tuple[str, int]:
+def _single_line_literal(source: str, i: int, opener: str = "\\(", brackets: str = "()") -> tuple[str, int]:
+    """The literal starting at `i` (after its quote) and the index after it; interpolations (Swift ``\\(...)``,
+    Kotlin ``${...}``) are kept as written."""
     out = []
     while source[i] != '"':
         if source[i] == "\n":
             raise ValueError(f"unterminated string literal at offset {i}")
-        if source.startswith("\\(", i):  # an interpolation: kept as written, up to its closing parenthesis
-            depth, j = 1, i + 2
+        if source.startswith(opener, i):
+            depth, j = 1, i + len(opener)
             while depth:
                 if source[j] == '"':
-                    raise ValueError(f"a string literal inside an interpolation at offset {j}: hoist it into a let")
-                depth += {"(": 1, ")": -1}.get(source[j], 0)
+                    raise ValueError(
+                        f"a string literal inside an interpolation at offset {j}: hoist it into a variable"
+                    )
+                depth += {brackets[0]: 1, brackets[1]: -1}.get(source[j], 0)
                 j += 1
             out.append(source[i:j])
             i = j
@@ -153,26 +157,7 @@ def _kotlin_comment_end(source: str, i: int) -> int:
 
 
 def _kotlin_line_literal(source: str, i: int) -> tuple[str, int]:
-    out = []
-    while source[i] != '"':
-        if source[i] == "\n":
-            raise ValueError(f"unterminated string literal at offset {i}")
-        if source.startswith("${", i):  # a template expression: kept as written, up to its closing brace
-            depth, j = 1, i + 2
-            while depth:
-                if source[j] == '"':
-                    raise ValueError(f"a string literal inside a template at offset {j}: hoist it into a val")
-                depth += {"{": 1, "}": -1}.get(source[j], 0)
-                j += 1
-            out.append(source[i:j])
-            i = j
-        elif source[i] == "\\":
-            out.append(source[i : i + 2])
-            i += 2
-        else:
-            out.append(source[i])
-            i += 1
-    return "".join(out), i + 1
+    return _single_line_literal(source, i, opener="${", brackets="{}")
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import signal
 import socket
 from collections.abc import Sequence
 
@@ -59,7 +60,7 @@ def _serve(args: argparse.Namespace) -> int:
         blackbox.input_size,
         url,
     )
-    server = uvicorn.Server(
+    server = _interrupt_aware(uvicorn.Server)(
         uvicorn.Config(
             app,
             ws="none",  # no websocket routes; loading a websockets backend would only add deprecation warnings
@@ -74,7 +75,22 @@ def _serve(args: argparse.Namespace) -> int:
     with sock:
         server.run(sockets=[sock])
     log.info("Stopped %s", url)
-    return 0
+    # uvicorn re-raises the captured Ctrl-C inside asyncio's runner, which turns it into KeyboardInterrupt only if the
+    # main task has not finished yet: a race. Say "interrupted" (130) from what the server itself saw instead.
+    return 130 if server.interrupted else 0
+
+
+def _interrupt_aware(server_class: type) -> type:
+    """uvicorn's server class (imported lazily: an optional dependency), remembering a Ctrl-C (SIGINT) stop."""
+
+    class InterruptAwareServer(server_class):
+        interrupted = False
+
+        def handle_exit(self, sig: int, frame) -> None:
+            self.interrupted = self.interrupted or sig == signal.SIGINT
+            super().handle_exit(sig, frame)
+
+    return InterruptAwareServer
 
 
 def build_parser() -> argparse.ArgumentParser:
