@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -93,3 +94,27 @@ def test_pgz_eval_reuses_attackers_of_unchanged_transforms(tiny_runs, tmp_path):
             assert "reused" not in first[name][task] and second[name][task]["reused"] is True
             assert second[name][task]["accuracy"] == first[name][task]["accuracy"]
     assert len(list((runs / "cache" / "attackers").glob("*.json"))) == 4
+
+
+@pytest.mark.export
+def test_pgz_eval_audits_an_exported_artefact_as_the_sdk_runs_it(sdk_artefacts, tiny_runs, tmp_path):
+    """The artefact's row gives the gaze error its export gate measured (same faces, same model, the SDK's path)."""
+    artefact = sdk_artefacts["onnx"]
+    out = tmp_path / "audit"
+    args = ["--runs", str(tiny_runs), "--artefact", str(artefact), "--preset", "tiny", "--no-attackers",
+            "--baselines", "none", "--out", str(out)]  # fmt: skip
+    assert eval_main(args) == 0
+    rows = {row["name"]: row for row in json.loads((out / "audit.json").read_text())["rows"]}
+    manifest = json.loads(Path(f"{artefact}.json").read_text())
+    blackbox = manifest["quality"]["blackbox"]
+    assert rows[artefact.name]["gaze_error_deg"][blackbox] == pytest.approx(
+        manifest["quality"]["gaze"]["artefact_deg"], abs=0.05
+    )
+
+
+def test_pgz_eval_refuses_an_artefact_without_its_sidecar(sdk_artefacts, tiny_runs, tmp_path, capsys):
+    lonely = tmp_path / sdk_artefacts["onnx"].name
+    lonely.write_bytes(sdk_artefacts["onnx"].read_bytes())
+    assert eval_main(["--runs", str(tiny_runs), "--artefact", str(lonely), "--preset", "tiny"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error:") and "Traceback" not in err

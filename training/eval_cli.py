@@ -58,6 +58,42 @@ def preserver_spec(directory: Path) -> tuple[TransformSpec, dict]:
     return spec, config
 
 
+def artefact_spec(path: Path, runs: Path) -> tuple[TransformSpec, dict]:
+    """An exported artefact (ONNX or TFLite) run through the SDK's `Preserver`: exactly what a device would send.
+
+    Its anchor is the trained preserver's (RUNS/preservers/<name>, checked against the manifest's anchor sha256), so
+    the similarity-to-anchor figure and the anchor baseline match the ones of the PyTorch preserver.
+    """
+    from privategaze.preserver import Preserver
+
+    preserver = Preserver(path, verify_sidecar="required")
+    manifest = preserver.manifest
+    info = manifest.preserver or {}
+    directory = Path(runs) / "preservers" / str(info.get("name"))
+    anchor = Anchor.load(directory) if (directory / "anchor.json").exists() else None
+    if anchor is None or anchor.sha256 != manifest.anchor_sha256:
+        raise ConfigError(
+            f"{path.name}: the anchor it was trained with is not under {directory} (or differs from the manifest's): "
+            "audit it with the run root it was trained in (--runs)"
+        )
+
+    def apply(images: np.ndarray) -> np.ndarray:
+        return np.stack([preserver.obfuscate(image).pixels for image in images])
+
+    sha256 = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else manifest.name
+    spec = TransformSpec(
+        path.name,
+        "preserver",
+        apply,
+        {"path": str(path), "target": manifest.target, "precision": manifest.precision, "arch": info.get("arch")},
+        target=manifest.blackbox,
+        anchor=anchor.image,
+        fingerprint=f"artefact:{sha256}",
+    )
+    config = {"input_size": manifest.input.size, "blackbox": manifest.blackbox, "anchor_dir": str(directory)}
+    return spec, config
+
+
 def estimators_under(root: Path) -> list[LocalBlackBox]:
     directories = sorted(root.glob("blackbox-*")) + sorted(root.glob("surrogate-*"))
     return [LocalBlackBox(d) for d in directories if (d / "config.json").exists()]
@@ -66,12 +102,13 @@ def estimators_under(root: Path) -> list[LocalBlackBox]:
 def _audit(args: argparse.Namespace) -> int:
     root = Path(args.runs)
     preservers = [preserver_spec(Path(p)) for p in args.preserver]
+    preservers += [artefact_spec(Path(p), root) for p in args.artefact]
     size = args.size or (int(preservers[0][1]["input_size"]) if preservers else None)
     config = audit_config(args.preset, size, args.seed, attackers=not args.no_attackers)
     for spec, preserver in preservers:
         if int(preserver["input_size"]) != config.size:
             raise ConfigError(f"{spec.name} takes {preserver['input_size']}px faces, the audit {config.size}px")
-    anchor = Anchor.load(Path(args.preserver[0])).image if preservers else None
+    anchor = preservers[0][0].anchor if preservers else None
     target = preservers[0][1]["blackbox"] if preservers else None
     estimators = [e for e in estimators_under(root / "estimators") if e.input_size == config.size]
     if not estimators:
@@ -114,6 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_common_arguments(parser)
     parser.add_argument("--runs", default="runs", help="root directory of trained artefacts (default: runs)")
     parser.add_argument("--preserver", action="append", default=[], help="a preserver directory (repeatable)")
+    parser.add_argument(
+        "--artefact",
+        action="append",
+        default=[],
+        help="an exported .onnx or .tflite preserver, run through the SDK (repeatable; its run root in --runs)",
+    )
     parser.add_argument("--preset", choices=sorted(PRESETS), default="quick")
     parser.add_argument("--size", type=int, default=None, help="image size (default: the preset's)")
     parser.add_argument("--baselines", choices=["default", "none"], default="default")
