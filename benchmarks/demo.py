@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -52,7 +53,8 @@ class DemoConfig:
     """What `pgz-demo` runs.
 
     Attributes:
-        runs: run root of everything the demo trains and exports (reused by a later run when unchanged).
+        runs: run root of everything the demo trains and exports (reused by a later run when unchanged); default
+            ``runs/demo`` for the quick preset, ``runs/demo-<preset>`` otherwise.
         out: where the report, its images and ``demo.json`` go (default ``<runs>/report``).
         preset: "quick" (the configuration the README's results use) or "tiny" (a smoke run).
         blackbox, surrogate: estimator architectures.
@@ -60,7 +62,7 @@ class DemoConfig:
         seed: the seed of every step.
     """
 
-    runs: Path = Path("runs/demo")
+    runs: Path | None = None
     out: Path | None = None
     preset: str = "quick"
     blackbox: str = "resnet18"
@@ -73,7 +75,8 @@ class DemoConfig:
             raise ConfigError(f"unknown preset {self.preset!r}; choose one of {list(PRESETS)}")
         if self.sdk_frames < 1:
             raise ConfigError(f"sdk_frames must be >= 1, got {self.sdk_frames}")
-        object.__setattr__(self, "runs", Path(self.runs))
+        default = Path("runs/demo" if self.preset == "quick" else f"runs/demo-{self.preset}")
+        object.__setattr__(self, "runs", Path(self.runs) if self.runs else default)
         object.__setattr__(self, "out", Path(self.out) if self.out else self.runs / "report")
 
     def to_dict(self) -> dict:
@@ -92,6 +95,27 @@ def _same(saved: Path, expected: dict) -> bool:
 
 def _finished(directory: Path, expected: dict) -> bool:
     return (directory / "metrics.json").exists() and _same(directory / "config.json", expected)
+
+
+STAMP = "demo-inputs.json"
+
+
+def weights_sha256(directory: Path) -> str:
+    from privategaze.manifest import artefact_sha256
+
+    return artefact_sha256(directory / "model.safetensors")[0]
+
+
+def _stamped(directory: Path, inputs: dict) -> bool:
+    """Whether `directory` was made by this demo from exactly these inputs (weights hashes of what it depends on)."""
+    try:
+        return json.loads((directory / STAMP).read_text()) == inputs
+    except (OSError, json.JSONDecodeError):
+        return False
+
+
+def _stamp(directory: Path, inputs: dict) -> None:
+    (directory / STAMP).write_text(json.dumps(inputs, indent=2, sort_keys=True) + "\n")
 
 
 class Demo:
@@ -113,9 +137,13 @@ class Demo:
         start = time.perf_counter()
         try:
             reused, detail = run()
-        except PrivateGazeError:
-            log.error("pgz-demo stopped at step %d (%s) after %.0f s", number, name, time.perf_counter() - start)
+        except KeyboardInterrupt:
             raise
+        except Exception as exc:
+            log.error("pgz-demo stopped at step %d (%s) after %.0f s", number, name, time.perf_counter() - start)
+            if isinstance(exc, PrivateGazeError):
+                raise
+            raise PrivateGazeError(f"step {number} ({name}) failed: {type(exc).__name__}: {exc}") from exc
         self.upstream_reused = self.upstream_reused and reused
         seconds = time.perf_counter() - start
         self.summary["steps"].append({"name": name, "seconds": round(seconds, 1), "reused": reused, "detail": detail})
@@ -145,16 +173,23 @@ class Demo:
         name = f"{config.arch}-w{config.width}-{config.size}px-for-{blackbox}"
         directory = runs / "preservers" / name
         expected = config.to_dict() | {"blackbox": blackbox, "surrogate": self.summary["surrogate"]}
-        reused = self.upstream_reused and _finished(directory, expected)
+        estimators = runs / "estimators"
+        inputs = {role: weights_sha256(estimators / self.summary[role]) for role in ("blackbox", "surrogate")}
+        anchor_dir = runs / "anchors" / f"{blackbox}-{config.size}px"
+        reused = self.upstream_reused and _finished(directory, expected) and _stamped(directory, inputs)
         if not reused:
+            # The anchor is made from the black box's answers: a retrained black box needs a new one.
+            shutil.rmtree(anchor_dir, ignore_errors=True)
+            (directory / STAMP).unlink(missing_ok=True)
             train_preserver(
                 config,
                 runs / "estimators" / blackbox,
                 runs / "estimators" / self.summary["surrogate"],
                 directory,
-                runs / "anchors" / f"{blackbox}-{config.size}px",
+                anchor_dir,
                 runs / "cache",
             )
+            _stamp(directory, inputs)
         metrics = json.loads((directory / "metrics.json").read_text())
         self.summary["preserver"] = {
             "dir": str(directory),
@@ -178,12 +213,17 @@ class Demo:
         checkpoint = Path(self.summary["preserver"]["dir"])
         out = self.config.runs / "exports" / checkpoint.name
         anchor = json.loads((checkpoint / "config.json").read_text())["anchor_sha256"]
+        inputs = {"preserver": weights_sha256(checkpoint)}
+        current = self.upstream_reused and out.is_dir() and _stamped(out, inputs)
+        if not current:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / STAMP).unlink(missing_ok=True)  # written again once all six exports are done
         exports, reused_all = [], True
         for target, precision in EXPORTS:
             # The gate here checks gaze only; the audit step trains attackers on the int8 artefact's outputs.
             config = ExportConfig(target, precision, attackers=False)
             path = out / f"{artefact_name(checkpoint, config)}{TARGETS[target].suffix}"
-            reused = self.upstream_reused and _export_is_current(path, anchor, read_sidecar, artefact_sha256)
+            reused = current and _export_is_current(path, anchor, read_sidecar, artefact_sha256)
             if not reused:
                 export_preserver(checkpoint, config, out, self.config.runs, audit_preset=self.config.preset)
             reused_all &= reused
@@ -197,6 +237,7 @@ class Demo:
                     "quality": manifest.quality or None,
                 }
             )
+        _stamp(out, inputs)
         self.summary["exports"] = exports
         self.summary["export_dir"] = str(out)
         return reused_all, f"{len(exports)} artefacts in {out}"
@@ -217,9 +258,10 @@ class Demo:
             Path(e["file"]) for e in self.summary["exports"] if (e["target"], e["precision"]) == SDK_ARTEFACT
         )
         preserver = Preserver(artefact, threads=1)
-        # Protected users the audit (images 1000..) and training never saw: a held-out sequence of 3 people.
-        per_person = -(-self.config.sdk_frames // 3)
-        data = SyntheticConfig("users", 3, per_person, first_image=1200, size=preserver.size, seed=self.config.seed)
+        # One protected user's sequence of images the audit (images 1000..) and training never saw.
+        data = SyntheticConfig(
+            "users", 1, self.config.sdk_frames, first_image=1200, size=preserver.size, seed=self.config.seed
+        )
         faces = load_or_render(data, self.config.runs / "cache")
         images, truth = faces.images[: self.config.sdk_frames], faces.gaze[: self.config.sdk_frames]
         blackbox_dir = self.config.runs / "estimators" / self.summary["blackbox"]
@@ -259,7 +301,7 @@ class Demo:
 
     # 6 ---------------------------------------------------------------------------------------------------------------
     def audit(self) -> tuple[bool, str]:
-        from privategaze.training.eval_cli import main as eval_main
+        from privategaze.training import eval_cli
 
         artefact = next(e["file"] for e in self.summary["exports"] if (e["target"], e["precision"]) == SDK_ARTEFACT)
         out = self.config.out / "audit"
@@ -275,8 +317,7 @@ class Demo:
             "--out",
             str(out),
         ]
-        if eval_main(args) != 0:
-            raise ConfigError(f"the audit failed (pgz-eval {' '.join(args)}); its error is above")
+        eval_cli.run_audit_command(eval_cli.build_parser().parse_args(args))
         result = json.loads((out / "audit.json").read_text())
         self.summary["audit"] = {
             "json": str(out / "audit.json"),
@@ -285,7 +326,7 @@ class Demo:
             "grid_png": str(out / "audit_grid.png"),
         }
         self.summary["bars"] = bars(result, Path(artefact).name, self.summary["blackbox"])
-        met = all(b["met"] for b in self.summary["bars"].values())
+        met = bars_met(self.summary["bars"])
         return False, f"{Path(artefact).name}: {'every bar met' if met else 'a bar is missed'} (see the report)"
 
     # 7 ---------------------------------------------------------------------------------------------------------------
@@ -296,6 +337,7 @@ class Demo:
 
         config = HostBenchConfig(
             exports=(Path(self.summary["export_dir"]),),
+            only=tuple(Path(e["file"]).name for e in self.summary["exports"]),
             runs=self.config.runs,
             threads=(1,),
             warmup_runs=5,
@@ -323,6 +365,8 @@ class Demo:
 
     def run(self) -> dict:
         start = time.perf_counter()
+        for stale in ("report.md", "demo.json"):  # a failed run must not leave the last report looking current
+            (self.config.out / stale).unlink(missing_ok=True)
         self.step("black box", lambda: self.estimator("blackbox", self.config.blackbox))
         self.step("surrogate", lambda: self.estimator("surrogate", self.config.surrogate))
         self.step("preserver", self.preserver)
@@ -348,23 +392,30 @@ def _export_is_current(path: Path, anchor: str, read_sidecar, artefact_sha256) -
     return manifest.anchor_sha256 == anchor and artefact_sha256(path)[0] == facts["sha256"]
 
 
+PRIVACY_UTILITY_BARS = ("gaze", "identity", "gender")  # the verdict; raw_* are controls (the attackers can see)
+
+
+def bars_met(figures: dict) -> bool:
+    return bool(figures) and all(figures[name]["met"] for name in PRIVACY_UTILITY_BARS if name in figures)
+
+
 def bars(result: dict, artefact: str, blackbox: str) -> dict:
     """The preserver issue's bars for `artefact`'s row of an audit, each with its value, limit and verdict."""
     rows = {row["name"]: row for row in result["rows"]}
     raw, row, limits = rows["raw"], rows[artefact], result["bars"]
-    gaze, raw_gaze = row["gaze_error_deg"][blackbox], raw["gaze_error_deg"][blackbox]
+    gaze, raw_gaze = row["gaze_error_deg"].get(blackbox), raw["gaze_error_deg"].get(blackbox)
 
     def bar(value, limit, below: bool = True) -> dict:
-        met = value is not None and (value <= limit if below else value >= limit)
+        met = value is not None and limit is not None and (value <= limit if below else value >= limit)
         return {"value": value, "limit": limit, "met": bool(met), "rule": "<=" if below else ">="}
 
     def accuracy(r: dict, task: str) -> float | None:
         return (r.get(task) or {}).get("accuracy")
 
-    chance = (row.get("identity") or {}).get("chance") or 0.0
+    chance = (row.get("identity") or {}).get("chance")
     return {
-        "gaze": bar(gaze, raw_gaze + limits["gaze_margin_deg"]),
-        "identity": bar(accuracy(row, "identity"), chance + limits["identity_margin"]),
+        "gaze": bar(gaze, None if raw_gaze is None else raw_gaze + limits["gaze_margin_deg"]),
+        "identity": bar(accuracy(row, "identity"), None if chance is None else chance + limits["identity_margin"]),
         "gender": bar(accuracy(row, "gender"), limits["gender_max"]),
         "raw_identity": bar(accuracy(raw, "identity"), RAW_BARS["identity_min"], below=False),
         "raw_gender": bar(accuracy(raw, "gender"), RAW_BARS["gender_min"], below=False),
@@ -374,7 +425,7 @@ def bars(result: dict, artefact: str, blackbox: str) -> dict:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pgz-demo", description=__doc__.split("\n")[0])
     add_common_arguments(parser)
-    parser.add_argument("--runs", type=Path, default=DemoConfig.runs, help="run root (default: %(default)s)")
+    parser.add_argument("--runs", type=Path, help="run root (default: runs/demo, runs/demo-tiny for --preset tiny)")
     parser.add_argument("--out", type=Path, help="report folder (default: RUNS/report)")
     parser.add_argument("--preset", choices=PRESETS, default="quick")
     parser.add_argument("--blackbox", default=DemoConfig.blackbox, help="black-box architecture (default: resnet18)")
@@ -395,7 +446,7 @@ def _main(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     summary = Demo(config).run()
-    verdict = all(b["met"] for b in summary.get("bars", {}).values())
+    verdict = bars_met(summary.get("bars", {}))
     log.info(
         "pgz-demo: done in %.0f s (%s); report: %s",
         summary["seconds_total"],

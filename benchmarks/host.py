@@ -77,6 +77,7 @@ class HostBenchConfig:
         e2e_threads: thread counts of the end-to-end measurement.
         published_pair: also time paper width 32 vs mobile at 224x224 (untrained weights).
         pytorch: include the eager PyTorch baseline of every preserver.
+        only: artefact file names to time (default: every artefact of the export folders).
     """
 
     exports: tuple[Path, ...]
@@ -90,6 +91,7 @@ class HostBenchConfig:
     e2e_threads: tuple[int, ...] = (1,)
     published_pair: bool = True
     pytorch: bool = True
+    only: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.exports and not self.published_pair:
@@ -190,6 +192,8 @@ def discover(config: HostBenchConfig) -> tuple[list[Subject], list[dict]]:
         baseline = None
         for sidecar in sidecars:
             artefact = sidecar.with_suffix("")
+            if config.only and artefact.name not in config.only:
+                continue
             manifest, facts = read_sidecar(sidecar)
             if manifest.target not in RUNTIME_OF_TARGET:
                 reason = f"{manifest.target} runs on Apple devices: the iOS demo's benchmark screen measures it"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import pytest
 
@@ -38,9 +39,13 @@ def test_the_demo_runs_every_step_and_writes_one_report(demo_runs):
     assert set(first["bars"]) == {"gaze", "identity", "gender", "raw_identity", "raw_gender"}
     report = runs / "report" / "report.md"
     text = report.read_text()
-    for link in re.findall(r"\]\(([^)]+\.(?:png|gif))\)", text):
-        assert (report.parent / link).exists(), link
-    assert "sdk_sequence.gif" in text or ".gif" in text
+    links = re.findall(r"\]\(([^)]+\.(?:png|gif))\)", text)
+    expected = {"anchor.png", "audit_scatter.png", "audit_grid.png", "gaze_strip.png", "gaze_animation.gif",
+                "latency.png"}  # fmt: skip
+    assert {link.rsplit("/", 1)[-1] for link in links} == expected
+    for link in links:
+        assert (report.parent / link).stat().st_size > 0, link
+    assert "no image at" not in text
 
 
 def test_a_second_run_reuses_the_trained_and_exported_artefacts(demo_runs):
@@ -48,6 +53,47 @@ def test_a_second_run_reuses_the_trained_and_exported_artefacts(demo_runs):
     reused = {s["name"]: s["reused"] for s in second["steps"]}
     assert all(reused[name] for name in ("black box", "surrogate", "preserver", "export"))
     assert second["steps"][2]["seconds"] < first["steps"][2]["seconds"]
+
+
+def test_a_changed_black_box_invalidates_the_preserver_and_exports(demo_runs, tmp_path):
+    runs, _, _ = demo_runs
+    copy = tmp_path / "runs"
+    shutil.copytree(runs, copy)
+    weights = copy / "estimators" / "blackbox-small_cnn" / "model.safetensors"
+    # Other weights under the same config, as a retraining interrupted after saving them would leave: the black box
+    # itself looks finished, so only the preserver's record of what it was trained against can tell.
+    weights.write_bytes(weights.read_bytes()[:-4] + b"\0\0\0\0")
+    assert main([*TINY, "--runs", str(copy)]) == 0
+    steps = {s["name"]: s["reused"] for s in json.loads((copy / "report" / "demo.json").read_text())["steps"]}
+    assert steps["black box"] and not steps["preserver"] and not steps["export"]
+
+
+def test_a_failing_sdk_step_stops_the_demo_and_the_service(demo_runs, tmp_path, monkeypatch, capsys):
+    from privategaze.benchmarks import server
+    from privategaze.client import GazeClient
+    from privategaze.errors import RemoteConnectionError
+
+    runs, _, _ = demo_runs
+    copy = tmp_path / "runs"
+    shutil.copytree(runs, copy)
+    started = []
+    real_start = server.start_server
+
+    def recording_start(*args, **kwargs):
+        started.append(real_start(*args, **kwargs))
+        return started[-1]
+
+    def refuse(self, image):
+        raise RemoteConnectionError("the gaze service went away", attempts=1)
+
+    monkeypatch.setattr(server, "start_server", recording_start)
+    monkeypatch.setattr(GazeClient, "estimate", refuse)
+    assert main([*TINY, "--runs", str(copy)]) == 1
+    err = capsys.readouterr().err
+    assert "stopped at step 5 (SDK in front of the gaze service)" in err and "went away" in err
+    assert "Traceback" not in err
+    assert started and all(process.poll() is not None for process, _ in started), "the service is stopped"
+    assert not (copy / "report" / "report.md").exists(), "no stale report is left looking current"
 
 
 def test_a_failing_step_stops_the_demo_with_a_clear_error(tmp_path, capsys):

@@ -80,7 +80,7 @@ def artefact_spec(path: Path, runs: Path) -> tuple[TransformSpec, dict]:
     def apply(images: np.ndarray) -> np.ndarray:
         return np.stack([preserver.obfuscate(image).pixels for image in images])
 
-    sha256 = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else manifest.name
+    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()  # Preserver only opens files (not Core ML packages)
     spec = TransformSpec(
         path.name,
         "preserver",
@@ -99,7 +99,8 @@ def estimators_under(root: Path) -> list[LocalBlackBox]:
     return [LocalBlackBox(d) for d in directories if (d / "config.json").exists()]
 
 
-def _audit(args: argparse.Namespace) -> int:
+def run_audit_command(args: argparse.Namespace) -> int:
+    """What `pgz-eval` runs, for callers that parsed `build_parser()`'s arguments themselves (pgz-demo)."""
     root = Path(args.runs)
     preservers = [preserver_spec(Path(p)) for p in args.preserver]
     preservers += [artefact_spec(Path(p), root) for p in args.artefact]
@@ -167,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run_command(build_parser(), _audit, argv)
+    return run_command(build_parser(), run_audit_command, argv)
 
 
 if __name__ == "__main__":
