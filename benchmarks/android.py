@@ -41,7 +41,7 @@ from privategaze.benchmarks.benchmark_model import (
     describe_artefact,
     parse_benchmark_model,
 )
-from privategaze.benchmarks.schema import new_result, validate_record, validate_result, write_result
+from privategaze.benchmarks.schema import new_result, slug, validate_record, validate_result, write_result
 from privategaze.errors import BenchmarkError
 from privategaze.manifest import artefact_sha256
 
@@ -288,9 +288,9 @@ def run_on_device(config: AndroidBenchConfig) -> dict:
 
 def default_out(result: dict) -> Path:
     """``benchmarks/results/devices/<device-slug>-<artefact file stem>.json``: the stem keeps the precision apart."""
-    slug = re.sub(r"[^a-z0-9]+", "-", result["machine"]["name"].lower()).strip("-")
+    device = slug(result["machine"]["name"])
     stem = Path(result["records"][0]["artefact"]["file"]).stem
-    return Path("benchmarks/results/devices") / f"{slug}-{stem}.json"
+    return Path("benchmarks/results/devices") / f"{device}-{stem}.json"
 
 
 def _summary(record: dict) -> str:

@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from privategaze.benchmarks.schema import quality_from_manifest
+from privategaze.benchmarks.schema import artefact_block, quality_from_manifest
 from privategaze.errors import BenchmarkError, PrivateGazeError
 from privategaze.manifest import Manifest, artefact_sha256, sidecar_path
 
@@ -264,21 +264,7 @@ def describe_artefact(path: Path) -> tuple[dict, dict | None]:
         raise BenchmarkError(f"{path.name} is not the file its sidecar describes (sha256 or size differ): re-export it")
     if manifest.target != "tflite":
         raise BenchmarkError(f"{path.name}'s manifest says target {manifest.target!r}, benchmark_model needs tflite")
-    preserver = manifest.preserver
-    block = {
-        "name": preserver.get("name") or manifest.name,  # the preserver's name, as host and iOS records say
-        "file": path.name,
-        "sha256": sha256,
-        "size_bytes": size,
-        "arch": preserver.get("arch"),
-        "target": manifest.target,
-        "precision": manifest.precision,
-        "input_size": preserver.get("input_size") or manifest.input.size,
-        "width": preserver.get("width"),
-        "weights": "trained" if preserver.get("training") else "untrained",
-        "flops": None,
-        "parameters": None,
-    }
+    block = artefact_block(manifest, path, sha256, size)
     return block, quality_from_manifest(manifest.quality)
 
 

@@ -16,20 +16,15 @@ import argparse
 import importlib
 import logging
 import math
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from privategaze.benchmarks import android
-from privategaze.benchmarks.schema import load_result, new_result, validate_record, write_result
+from privategaze.benchmarks.schema import load_result, new_result, slug, validate_record, write_result
 from privategaze.cli import add_common_arguments, run_command
 from privategaze.errors import BenchmarkError, MissingDependencyError
 
 log = logging.getLogger("privategaze.benchmarks")
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80]
 
 
 def _require_heavy() -> None:

@@ -37,7 +37,7 @@ from PIL import Image
 
 from privategaze.benchmarks.latency import latency_summary
 from privategaze.benchmarks.machine import cpu_features, machine_info
-from privategaze.benchmarks.schema import new_result, quality_from_manifest
+from privategaze.benchmarks.schema import artefact_block, new_result, quality_from_manifest
 from privategaze.errors import BenchmarkError, ConfigError
 from privategaze.manifest import Manifest, artefact_sha256, read_sidecar
 
@@ -145,39 +145,9 @@ def architecture_cost(arch: str, size: int, width: int) -> dict:
 
 def _artefact_fields(manifest: Manifest, path: Path) -> dict:
     preserver = manifest.preserver or {}
-    arch, width, size = preserver.get("arch"), preserver.get("width"), manifest.input.size
-    costs = architecture_cost(arch, size, width) if arch and width else {"flops": None, "parameters": None}
-    sha256, size_bytes = artefact_sha256(path)
-    return {
-        "name": preserver.get("name") or manifest.name,
-        "file": path.name,
-        "sha256": sha256,
-        "size_bytes": size_bytes,
-        "arch": arch,
-        "target": manifest.target,
-        "precision": manifest.precision,
-        "input_size": size,
-        "width": width,
-        "weights": "trained",
-        "flops": costs["flops"],
-        "parameters": costs["parameters"],
-        "blackbox": manifest.blackbox,
-    }
-
-
-def torch_quality(quality: dict | None) -> dict | None:
-    """The PyTorch module's own figures from an export validation (its ``torch`` side)."""
-    if not quality or "gaze" not in quality:
-        return None
-    figures = {
-        "gaze_error_deg": quality["gaze"].get("torch_deg"),
-        "gaze_increase_deg": 0.0,
-        "source": "export validation (the PyTorch module's side)",
-    }
-    for task in ("identity", "gender"):
-        block = quality.get(task) or {}
-        figures[f"{task}_accuracy"], figures[f"{task}_chance"] = block.get("torch"), block.get("chance")
-    return figures
+    arch, width = preserver.get("arch"), preserver.get("width")
+    costs = architecture_cost(arch, manifest.input.size, width) if arch and width else None
+    return artefact_block(manifest, path, *artefact_sha256(path), costs)
 
 
 def discover(config: HostBenchConfig) -> tuple[list[Subject], list[dict]]:
@@ -237,7 +207,8 @@ def pytorch_subject(runs: Path, manifest: Manifest, fields: dict) -> Subject:
         artefact["sha256"], artefact["size_bytes"] = artefact_sha256(checkpoint / "model.safetensors")
     else:
         log.warning("%s not found: the PyTorch baseline of %s runs with untrained weights", checkpoint, fields["name"])
-    quality = torch_quality(manifest.quality) if trained and _same_preserver(checkpoint, manifest) else None
+    same = trained and _same_preserver(checkpoint, manifest)
+    quality = quality_from_manifest(manifest.quality, side="torch") if same else None
     return Subject("torch", str(checkpoint) if trained else None, artefact, quality)
 
 

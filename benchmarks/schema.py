@@ -45,6 +45,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -80,20 +81,51 @@ def new_result(tool: str, version: str | None, machine: dict) -> dict:
     }
 
 
-def quality_from_manifest(quality: dict | None) -> dict | None:
-    """The task-level figures of an export manifest's ``quality`` block, in the record's shape (None if absent)."""
+def quality_from_manifest(quality: dict | None, side: str = "artefact") -> dict | None:
+    """The task-level figures of an export manifest's ``quality`` block, in the record's shape (None if absent).
+
+    `side` "artefact" gives the exported model's figures; "torch" the PyTorch module's, measured by the same
+    validation (its gaze increase is 0 by definition).
+    """
     if not quality or "gaze" not in quality:
         return None
+    artefact = side == "artefact"
     figures = {
-        "gaze_error_deg": quality["gaze"].get("artefact_deg"),
-        "gaze_increase_deg": quality["gaze"].get("increase_deg"),
-        "source": "export validation (manifest quality)",
+        "gaze_error_deg": quality["gaze"].get("artefact_deg" if artefact else "torch_deg"),
+        "gaze_increase_deg": quality["gaze"].get("increase_deg") if artefact else 0.0,
+        "source": "export validation (" + ("manifest quality" if artefact else "the PyTorch module's side") + ")",
     }
     for task in ("identity", "gender"):
         block = quality.get(task) or {}
-        figures[f"{task}_accuracy"] = block.get("artefact")
+        figures[f"{task}_accuracy"] = block.get(side)
         figures[f"{task}_chance"] = block.get("chance")
     return figures
+
+
+def artefact_block(manifest, path: Path, sha256: str, size_bytes: int, costs: dict | None = None) -> dict:
+    """A record's ``artefact`` block for an exported file described by its `Manifest` (FLOPs/parameters if known)."""
+    preserver = manifest.preserver or {}
+    costs = costs or {}
+    return {
+        "name": preserver.get("name") or manifest.name,  # the preserver's name, as every writer says
+        "file": path.name,
+        "sha256": sha256,
+        "size_bytes": size_bytes,
+        "arch": preserver.get("arch"),
+        "target": manifest.target,
+        "precision": manifest.precision,
+        "input_size": manifest.input.size,
+        "width": preserver.get("width"),
+        "weights": "trained" if preserver.get("training") else "untrained",
+        "flops": costs.get("flops"),
+        "parameters": costs.get("parameters"),
+        "blackbox": manifest.blackbox,
+    }
+
+
+def slug(text: str) -> str:
+    """`text` as a file-name stem: lowercase letters and digits joined by dashes."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80]
 
 
 def _number(value, where: str, *, allow_none: bool = True, positive: bool = False, signed: bool = False) -> None:
