@@ -31,8 +31,9 @@ from privategaze.manifest import SCHEMA as MANIFEST_SCHEMA
 ROOT = Path(__file__).resolve().parents[1]
 DEVICE_RESULTS = Path(__file__).parent / "data" / "device_results"
 SAMPLES = {"ios": DEVICE_RESULTS / "ios-sample.json", "android": DEVICE_RESULTS / "android-demo-sample.json"}
-SWIFT_WRITER = ROOT / "ios_demo" / "Benchmark" / "PreserverBenchmark.swift"
-KOTLIN_WRITER = ROOT / "android_demo" / "benchmark" / "PreserverBenchmark.kt"
+SWIFT_WRITER = ROOT / "ios_demo" / "PrivateGazeDemo" / "PrivateGazeDemo" / "Benchmark" / "PreserverBenchmark.swift"
+KOTLIN_WRITER = ROOT / "android_demo/app/src/main/kotlin/ai/privategaze/demo/benchmark/PreserverBenchmark.kt"
+KOTLIN_MANIFEST = ROOT / "android_demo/sdk/src/main/kotlin/ai/privategaze/sdk/Manifest.kt"  # what the writer reads with
 
 # Every key a device writer writes, null or not: the validator reads each of them.
 TOP_KEYS = {"schema", "created_utc", "tool", "machine", "records", "skipped"}
@@ -393,7 +394,11 @@ def test_kotlin_writes_every_key_the_schema_reads(kotlin_literals):
 
 def test_kotlin_names_what_the_python_side_names(kotlin_source, kotlin_literals):
     assert re.search(r'const val SCHEMA = "([^"]*)"', kotlin_source)[1] == SCHEMA
-    assert MANIFEST_KEY in kotlin_literals  # the TFLite metadata entry pgz-export embeds the manifest under
+    # The TFLite metadata entry pgz-export embeds the manifest under, and the schema the writer accepts: the writer
+    # reads the manifest through the Android SDK's Manifest (one reader for the camera and the benchmark screens).
+    assert "Manifest.parse(" in kotlin_source and "ModelArtefact.manifestText(" in kotlin_source
+    sdk_literals = set(kotlin_string_literals(KOTLIN_MANIFEST.read_text(encoding="utf-8")))
+    assert {MANIFEST_KEY, MANIFEST_SCHEMA} <= sdk_literals
     assert quality_from_manifest({"gaze": {}})["source"] in kotlin_literals
     assert {"phone", "tablet"} <= kotlin_literals & set(MACHINE_CLASSES)
     assert "litert" in set(RUNTIMES) & kotlin_literals

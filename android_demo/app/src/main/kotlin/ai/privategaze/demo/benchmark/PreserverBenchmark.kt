@@ -2,9 +2,10 @@
  * The demo app's benchmark screen: the preserver measured in the app, written in the same JSON schema as `pgz-bench`
  * (privategaze.benchmark/1, defined in benchmarks/schema.py), so `pgz-bench merge` and `pgz-bench validate` read it.
  *
- * This file cannot be compiled in this repository's CI: there is no Android SDK there. It drops into the demo app's
- * Gradle project (issue #10). That module depends on LiteRT (com.google.ai.edge.litert:litert, litert-gpu and
- * litert-gpu-api), which keeps the org.tensorflow.lite package names used below.
+ * This file cannot be compiled in this repository's CI: there is no Android SDK there (scripts/check_kotlin.sh compiles
+ * only the SDK's pure-Kotlin parts). The app module depends on LiteRT (com.google.ai.edge.litert:litert, litert-gpu
+ * and litert-gpu-api), which keeps the org.tensorflow.lite package names used below. The manifest is found and its
+ * schema checked by the SDK (ModelArtefact, Manifest), the same code that loads the model for the camera screen.
  *
  * Call run() off the main thread: it blocks while the runs take place. It measures Interpreter.run() with direct
  * ByteBuffers, which includes the copies in and out. That is what the app pays per frame; benchmark_model
@@ -12,6 +13,8 @@
  */
 package ai.privategaze.demo.benchmark
 
+import ai.privategaze.sdk.Manifest
+import ai.privategaze.sdk.ModelArtefact
 import android.content.Context
 import android.os.Build
 import java.io.File
@@ -93,6 +96,11 @@ class PreserverBenchmark(
         require(numRuns >= 1 && warmupRuns >= 0) { "numRuns must be >= 1 and warmupRuns >= 0" }
     }
 
+    /**
+     * Runs every configuration and writes the result file.
+     *
+     * @throws ai.privategaze.sdk.ManifestException the model has no manifest, or one of a schema the app does not read.
+     */
     fun run(configurations: List<BenchmarkConfiguration> = BenchmarkConfiguration.defaults()): File {
         val manifest = readManifest(modelFile)
         val artefact = artefactJson(manifest)
@@ -253,23 +261,12 @@ class PreserverBenchmark(
     companion object {
         const val SCHEMA = "privategaze.benchmark/1"
         const val TOOL = "privategaze-android-demo benchmark"
-        const val MANIFEST_KEY = "privategaze.manifest"
         const val GPU_WITH_CPU_FALLBACK = "gpu+cpu"
 
         private const val RSS_PERIOD_MS = 10L // MEMORY_METHOD says it
         const val MEMORY_METHOD = "VmRSS of the whole app process (/proc/self/status), UI included: peak_mb is " +
             "the largest sample, taken every 10 ms during the timed runs and just before and after them; " +
             "runtime_baseline_mb is the sample before the delegate and the interpreter were created"
-
-        // Field indices in LiteRT's schema.fbs: Model.buffers = 4, Model.metadata = 6; Metadata.name = 0,
-        // Metadata.buffer = 1; Buffer.data = 0, Buffer.offset = 1, Buffer.size = 2.
-        private const val MODEL_BUFFERS = 4
-        private const val MODEL_METADATA = 6
-        private const val METADATA_NAME = 0
-        private const val METADATA_BUFFER = 1
-        private const val BUFFER_DATA = 0
-        private const val BUFFER_OFFSET = 1
-        private const val BUFFER_SIZE = 2
 
         private fun deviceName(): String =
             if (Build.MODEL.startsWith(Build.MANUFACTURER, ignoreCase = true)) Build.MODEL
@@ -409,61 +406,14 @@ class PreserverBenchmark(
                 .put("source", "export validation (manifest quality)")
         }
 
-        /** The sidecar `<model>.json` beside the model if there is one, otherwise the manifest embedded in it. */
-        internal fun readManifest(model: File): JSONObject {
-            val sidecar = File(model.path + ".json")
-            if (sidecar.isFile) return JSONObject(sidecar.readText())
-            val embedded = embeddedManifest(model.readBytes())
-                ?: throw IllegalArgumentException(
-                    "${model.name} has neither a sidecar ${sidecar.name} nor an embedded $MANIFEST_KEY entry",
-                )
-            return JSONObject(embedded)
-        }
-
         /**
-         * The `privategaze.manifest` entry of a TFLite flatbuffer's metadata, the way pgz-export stores it. The
-         * entry is Model.metadata[name == MANIFEST_KEY].buffer, an index into Model.buffers. The function walks the
-         * flatbuffer by hand, so the app needs no metadata library.
+         * The sidecar `<model>.json` beside the model if there is one, otherwise the manifest embedded in it, refused
+         * unless its schema is one the app reads.
          */
-        internal fun embeddedManifest(bytes: ByteArray): String? {
-            if (bytes.size < 8 || String(bytes, 4, 4, Charsets.US_ASCII) != "TFL3") return null
-            val buffer = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN)
-            val model = buffer.getInt(0)
-            val buffers = vector(buffer, model, MODEL_BUFFERS) ?: return null
-            val metadata = vector(buffer, model, MODEL_METADATA) ?: return null
-            for (i in 0 until buffer.getInt(metadata)) {
-                val entry = table(buffer, metadata + 4 + 4 * i)
-                val name = vector(buffer, entry, METADATA_NAME)?.let {
-                    String(bytes, it + 4, buffer.getInt(it), Charsets.US_ASCII)
-                }
-                if (name != MANIFEST_KEY) continue
-                val index = field(buffer, entry, METADATA_BUFFER)?.let { buffer.getInt(it) } ?: return null
-                val data = table(buffer, buffers + 4 + 4 * index)
-                val inline = vector(buffer, data, BUFFER_DATA)
-                if (inline != null && buffer.getInt(inline) > 0) {
-                    return String(bytes, inline + 4, buffer.getInt(inline), Charsets.UTF_8)
-                }
-                // Models over 2 GB keep buffers after the flatbuffer: Buffer.offset and Buffer.size locate them.
-                val offset = field(buffer, data, BUFFER_OFFSET)?.let { buffer.getLong(it) } ?: return null
-                val size = field(buffer, data, BUFFER_SIZE)?.let { buffer.getLong(it) } ?: return null
-                return String(bytes, offset.toInt(), size.toInt(), Charsets.UTF_8)
-            }
-            return null
+        internal fun readManifest(model: File): JSONObject {
+            val text = ModelArtefact.manifestText(model)
+            Manifest.parse(text) // the schema check: an unknown manifest schema is an error, not a guess
+            return JSONObject(text)
         }
-
-        private fun table(buffer: ByteBuffer, position: Int): Int = position + buffer.getInt(position)
-
-        /** Where field [index] of the table at [table] lies, or null when the table leaves it out. */
-        private fun field(buffer: ByteBuffer, table: Int, index: Int): Int? {
-            val vtable = table - buffer.getInt(table)
-            val entry = 4 + 2 * index
-            if (entry >= (buffer.getShort(vtable).toInt() and 0xffff)) return null
-            val offset = buffer.getShort(vtable + entry).toInt() and 0xffff
-            return if (offset == 0) null else table + offset
-        }
-
-        /** The position of a vector's (or string's) length word, for a vector field of a table. */
-        private fun vector(buffer: ByteBuffer, table: Int, index: Int): Int? =
-            field(buffer, table, index)?.let { it + buffer.getInt(it) }
     }
 }

@@ -2,7 +2,7 @@
 // (bundle and Documents), shows p50, p90, init and peak memory per compute-unit configuration, and shares the JSON
 // result it wrote to Documents.
 //
-// NOT COMPILED IN THIS REPOSITORY'S CI (Linux, no Xcode); the Xcode project and app come with issue #10.
+// The Benchmark tab of the demo app (ios_demo/PrivateGazeDemo). NOT COMPILED IN THIS REPOSITORY'S CI (Linux, no Xcode).
 
 import SwiftUI
 import UIKit

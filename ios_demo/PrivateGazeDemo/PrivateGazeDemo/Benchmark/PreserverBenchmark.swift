@@ -2,9 +2,10 @@
 // preserver the app holds under each compute-unit configuration and writes one result file in the project's benchmark
 // schema ("privategaze.benchmark/1", benchmarks/schema.py) into the app's Documents folder.
 //
-// NOT COMPILED IN THIS REPOSITORY'S CI: CI runs on Linux, without Xcode or the iOS SDK. The Xcode project and the app
-// that build this file come with issue #10; until then tests/test_bench_device_files.py checks only that the keys and
-// fixed strings written here are the schema's (a guard against drift, not a build).
+// Part of the demo app (ios_demo/PrivateGazeDemo, its Benchmark tab). NOT COMPILED IN THIS REPOSITORY'S CI: CI runs on
+// Linux, without Xcode or the iOS SDK; tests/test_bench_device_files.py checks that the keys and fixed strings written
+// here are the schema's (a guard against drift, not a build). It reads the manifest as untyped JSON on purpose: the
+// record copies fields (quality, training) the SDK's typed `Manifest` leaves undecoded.
 //
 // Deployment target iOS/iPadOS 16 or later (ContinuousClock, MLComputeUnits.cpuAndNeuralEngine, the async
 // MLModel.compileModel(at:)). The packages pgz-export writes need iOS 17 (their minimum deployment target): on iOS 16
