@@ -1,7 +1,8 @@
 """The Android demo (android_demo/) against the Python side it mirrors.
 
 There is no Android SDK here, so these checks read the project's files: the Kotlin SDK reads the manifest under the
-names the exporter writes and knows the same schema, key and sidecar facts; it speaks pgz-serve's dialect with the
+names the exporter writes and knows the same schema, key and sidecar facts; it takes the face model from the manifest
+and keeps no copy of its numbers; it speaks pgz-serve's dialect with the
 Python SDK's defaults; the golden files its JUnit tests compare against are what the Python code computes today; the
 README's commands parse with the real CLIs and its paths are what they write; the build files, permissions and network
 config are complete. When a Kotlin compiler is available, the pure-Kotlin SDK is compiled and its JUnit tests are run
@@ -28,7 +29,8 @@ import pytest
 from test_bench_device_files import KOTLIN_WRITER, kotlin_string_literals
 
 from privategaze.backends.litert import TFLITE_IDENTIFIER, read_embedded_manifest
-from privategaze.geometry import NormalizationSpec
+from privategaze.face import BOX_FACE_WIDTH_MM, FaceModel
+from privategaze.geometry import _MPIIGAZE_FACE_MODEL, FACE_LANDMARKS_6PT, FACE_MODEL_6PT, NormalizationSpec
 from privategaze.manifest import KEY as MANIFEST_KEY
 from privategaze.manifest import LAYOUTS, Manifest, TensorSpec, artefact_sha256, read_sidecar, sidecar_path
 from privategaze.manifest import SCHEMA as MANIFEST_SCHEMA
@@ -207,7 +209,9 @@ def test_only_the_preserver_makes_obfuscated_faces():
 
 # --- the manifest: names, schema, key --------------------------------------------------------------------------------
 
-KOTLIN_FIELD_READS = re.compile(r'\.(?:string|optString|double|int|obj|optObj|doubles|ints|has)\("(\w+)"\)')
+KOTLIN_FIELD_READS = re.compile(
+    r'\.(?:string|optString|double|int|obj|optObj|doubles|ints|strings|doubleRows|has)\("(\w+)"\)'
+)
 
 
 def kotlin_manifest_reads() -> set[str]:
@@ -229,7 +233,8 @@ def python_needs() -> set[str]:
     _ = manifest.blackbox, manifest.anchor_sha256  # what an ObfuscatedImage carries
     tensor = {f.name for f in dataclasses.fields(TensorSpec)}
     normalization = {f.name for f in dataclasses.fields(NormalizationSpec)}
-    return required | seen | tensor | normalization | {"schema"}
+    face_model = {"face_model"} | {f.name for f in dataclasses.fields(FaceModel)}  # optional in Python, not on a phone
+    return required | seen | tensor | normalization | face_model | {"schema"}
 
 
 def test_kotlin_reads_the_manifest_under_the_names_the_exporter_writes(exported):
@@ -253,6 +258,65 @@ def test_kotlin_constants_are_the_pythons():
     assert set(re.findall(r'"(\w+)"', sidecar_keys)) == set(facts)
     assert const(PURE / "TfliteMetadata.kt", "IDENTIFIER") == TFLITE_IDENTIFIER.decode()
     assert MANIFEST_KEY in literals(manifest_kt) and MANIFEST_SCHEMA in literals(manifest_kt)
+
+
+# --- the face model: from the manifest, never copied -----------------------------------------------------------------
+
+
+def test_the_exporter_writes_the_sdks_face_model(exported):
+    sidecar, _, nhwc = exported
+    expected = {
+        "landmarks": list(FACE_LANDMARKS_6PT),
+        "points_mm": FACE_MODEL_6PT.tolist(),
+        "box_face_width_mm": BOX_FACE_WIDTH_MM,
+    }
+    assert sidecar["face_model"] == nhwc["face_model"] == FaceModel().to_dict() == expected
+    assert Manifest.from_dict(sidecar).face_model == FaceModel()
+
+
+def test_kotlin_decodes_the_face_model_under_the_exporters_names(exported):
+    sidecar, _, _ = exported
+    manifest_kt = source(PURE / "Manifest.kt")
+    keys = re.search(r"val KEYS = setOf\(([^)]*)\)", manifest_kt[manifest_kt.index("data class FaceModel") :])[1]
+    assert set(re.findall(r'"(\w+)"', keys)) == set(sidecar["face_model"])
+    assert 'faceModel = FaceModel.parse(fields.obj("face_model"))' in manifest_kt
+    assert 'if (document["face_model"] == null)' in manifest_kt  # required: an older export is refused with the fix
+    # The names the SDK gives its detectors' points are the exporter's landmark names.
+    landmarks_kt = source(PURE / "FaceLandmarks.kt")
+    indices = re.search(r"val FACE_MESH_INDICES: Map<String, Int> = mapOf\((.*?)\n\s*\)", landmarks_kt, re.S)[1]
+    assert set(re.findall(r'"(\w+)" to \d+', indices)) == set(sidecar["face_model"]["landmarks"])
+    contours = re.search(r"fun fromEyeContours\(.*?\n        }\n", landmarks_kt, re.S)[0]
+    assert set(re.findall(r'"(\w+)" to ', contours)) == set(FACE_LANDMARKS_6PT)
+
+
+NUMBER_LITERAL = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.])")
+
+
+def face_model_literals(text: str) -> list[str]:
+    """The number literals in `text` that look like a face-model coordinate (the MPIIGaze model or the centred one)
+    or the box face width: three or more significant digits, within 0.1% of one of them."""
+    numbers = {abs(v) for v in [*FACE_MODEL_6PT.ravel(), *_MPIIGAZE_FACE_MODEL.ravel()] if v} | {BOX_FACE_WIDTH_MM}
+    found = []
+    for literal in NUMBER_LITERAL.findall(text):
+        digits = re.sub(r"[eE].*", "", literal).replace(".", "").lstrip("0")
+        if len(digits) >= 3 and any(math.isclose(float(literal), n, rel_tol=1e-3) for n in numbers):
+            found.append(literal)
+    return found
+
+
+def test_face_model_literals_finds_copies():
+    assert face_model_literals("Vec3(-45.0967681126441, -0.483773045049757, 2.397) x 34.78 y 145.0 z 145") == [
+        "45.0967681126441", "0.483773045049757", "2.397", "34.78", "145.0", "145",
+    ]  # fmt: skip
+    assert face_model_literals("size 32, 0.5, 1e-6, 600.0, 960.0, 14.5, v2, 0x145") == []
+
+
+def test_no_kotlin_source_copies_the_face_model():
+    """The SDK, its unit tests and the app take the face model from the manifest (golden files hold the numbers)."""
+    sources = [*SDK.rglob("src/**/*.kt"), *APP.rglob("*.kt")]
+    assert len(sources) > 30
+    copies = {p.relative_to(DEMO).as_posix(): face_model_literals(source(p)) for p in sources}
+    assert not {path: found for path, found in copies.items() if found}
 
 
 def test_benchmark_screen_reads_the_manifest_through_the_sdk():

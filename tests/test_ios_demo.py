@@ -4,9 +4,10 @@ No Swift toolchain runs here, so nothing Swift is compiled or executed (the XCTe
 between the two sides is checked from the sources instead:
 
 - every manifest field the Swift SDK and the benchmark screen decode is one `pgz-export --target coreml` writes,
-  under the same name, in real exports of a tiny preserver made through the CLI;
-- the constants Swift keeps (the face model, the box face width, the metadata key and schema, the client's defaults,
-  the reference service's field names) equal Python's;
+  under the same name, in real exports of a tiny preserver made through the CLI; the face model among them, so that
+  no Swift source holds its numbers;
+- the constants Swift keeps (the metadata key and schema, the landmark names, the client's defaults, the reference
+  service's field names) equal Python's;
 - the XCTests' fixtures are what `make_fixtures.py` writes today;
 - only the SDK's `Preserver` makes an `ObfuscatedFace`;
 - the Info.plist, Package.swift and the hand-written Xcode project are complete and consistent;
@@ -27,10 +28,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_android_demo import face_model_literals
 
-from privategaze import client, face, geometry, retry
+from privategaze import client, geometry, retry
 from privategaze.adapters.http_json import HttpJsonConfig
 from privategaze.adapters.response import MAX_ABS_ANGLE_RAD, ResponseSpec
+from privategaze.face import BOX_FACE_WIDTH_MM, FaceModel
 from privategaze.manifest import KEY, LAYOUTS, SCHEMA, Manifest, sidecar_path
 
 pytestmark = pytest.mark.export
@@ -153,17 +156,26 @@ def exported(fresh) -> dict[str, dict]:
 
 
 MANIFEST_SWIFT = SOURCES / "Manifest" / "Manifest.swift"
-BLOCKS = {"Manifest": None, "TensorSpec": "input", "NormalizationSpec": "normalization", "PreserverInfo": "preserver"}
+FACE_MODEL_SWIFT = SOURCES / "Geometry" / "FaceModel.swift"
+# Codable struct: (its source, the manifest block it decodes; None for the top level).
+BLOCKS = {
+    "Manifest": (MANIFEST_SWIFT, None),
+    "TensorSpec": (MANIFEST_SWIFT, "input"),
+    "NormalizationSpec": (MANIFEST_SWIFT, "normalization"),
+    "PreserverInfo": (MANIFEST_SWIFT, "preserver"),
+    "FaceModel": (FACE_MODEL_SWIFT, "face_model"),
+}
 
 
 @pytest.mark.parametrize("io_type", ["image", "tensor"])
 @pytest.mark.parametrize("struct", sorted(BLOCKS))
 def test_swift_decodes_manifest_fields_under_the_exporters_names(exported, io_type, struct):
-    fields = codable_fields(swift(MANIFEST_SWIFT), struct)
+    path, key = BLOCKS[struct]
+    fields = codable_fields(swift(path), struct)
     block = manifest_part(exported[io_type])
-    block = block if BLOCKS[struct] is None else block[BLOCKS[struct]]
+    block = block if key is None else block[key]
     assert set(fields) <= set(block), f"{struct} decodes keys pgz-export does not write: {set(fields) - set(block)}"
-    if struct in ("TensorSpec", "NormalizationSpec"):  # the geometry: required, never completed with a default
+    if struct in ("TensorSpec", "NormalizationSpec", "FaceModel"):  # the geometry: required, never a default
         assert all(fields.values()), fields
 
 
@@ -172,6 +184,41 @@ def test_normalization_is_decoded_whole(exported):
     fields = codable_fields(swift(MANIFEST_SWIFT), "NormalizationSpec")
     assert fields == dict.fromkeys(geometry.NormalizationSpec().to_dict(), True)
     assert set(exported["image"]["normalization"]) == set(fields)
+
+
+def test_the_face_model_is_decoded_whole_and_required(exported):
+    """The face model is geometry the app must not guess either: Swift requires the block and every key of it, and
+    refuses an older export without it, naming the fix."""
+    fields = codable_fields(swift(FACE_MODEL_SWIFT), "FaceModel")
+    assert fields == dict.fromkeys(FaceModel().to_dict(), True)
+    assert codable_fields(swift(MANIFEST_SWIFT), "Manifest")["face_model"] is True
+    assert 'guard fields["face_model"] != nil else {' in swift(MANIFEST_SWIFT)
+    for sidecar in exported.values():
+        assert set(sidecar["face_model"]) == set(fields)
+
+
+def test_exports_carry_the_sdks_face_model(exported):
+    expected = {
+        "landmarks": list(geometry.FACE_LANDMARKS_6PT),
+        "points_mm": geometry.FACE_MODEL_6PT.tolist(),
+        "box_face_width_mm": BOX_FACE_WIDTH_MM,
+    }
+    for sidecar in exported.values():
+        assert sidecar["face_model"] == FaceModel().to_dict() == expected
+        assert Manifest.from_dict(sidecar).face_model == FaceModel()
+
+
+def test_swift_names_the_landmarks_as_the_exporter(exported):
+    named = block_after(swift(FACE_MODEL_SWIFT), r"public var named: \[String: Point2\]")
+    assert set(re.findall(r'"(\w+)": \w+', named)) == set(exported["image"]["face_model"]["landmarks"])
+
+
+def test_no_swift_source_copies_the_face_model():
+    """The SDK, its XCTests and the app take the face model from the manifest (the fixtures hold the numbers)."""
+    sources = sorted(IOS.rglob("*.swift"))
+    assert len(sources) > 30
+    copies = {p.relative_to(IOS).as_posix(): face_model_literals(swift(p)) for p in sources}
+    assert not {path: found for path, found in copies.items() if found}
 
 
 def test_swift_names_the_schema_key_and_layouts_as_python(fresh):
@@ -221,18 +268,6 @@ def test_benchmark_screen_reads_fields_the_exporter_writes(exported):
 
 def swift_numbers(text: str) -> list[float]:
     return [float(n) for n in re.findall(r"-?\d+\.\d+(?:e-?\d+)?|-?\d+", text)]
-
-
-def test_face_model_is_mpiigazes_digit_for_digit():
-    source = swift(SOURCES / "Geometry" / "FaceModel.swift")
-    table = re.search(r"static let mpiiGazeGeneric: \[Vector3\] = \[(.*?)\n    \]", source, re.DOTALL)[1]
-    rows = [swift_numbers(row) for row in re.findall(r"Vector3\(([^)]*)\)", table)]
-    assert rows == geometry._MPIIGAZE_FACE_MODEL.tolist()
-
-
-def test_box_face_width_is_pythons():
-    source = swift(SOURCES / "Face" / "FaceNormalizer.swift")
-    assert float(re.search(r"static let boxFaceWidthMm = ([\d.]+)", source)[1]) == face.BOX_FACE_WIDTH_MM
 
 
 def test_client_defaults_are_pythons():

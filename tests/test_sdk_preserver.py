@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from privategaze.errors import ConfigError, GeometryError, ImageError, ManifestError, ModelFileError
-from privategaze.face import normalize_face
+from privategaze.face import FaceModel, normalize_face
 from privategaze.geometry import (
     FACE_MODEL_6PT,
     angular_error_deg,
@@ -354,3 +354,43 @@ def test_obfuscate_frame_carries_the_normalization(sdk_artefacts):
     obfuscated = preserver.obfuscate_frame(frame, landmarks=landmarks, camera_matrix=camera, timestamp_ms=7)
     assert obfuscated.size == 32 and obfuscated.timestamp_ms == 7
     assert np.allclose(obfuscated.normalization.rotation, truth.rotation, atol=1e-6)
+
+
+def test_faces_are_normalized_with_the_manifests_face_model(sdk_artefacts, tmp_path):
+    """pgz-export writes the SDK's face model; a manifest with another one is normalized with that one (its rows
+    matched to the landmarks by name), and an export from before the block loads with the SDK's own."""
+    exported = Preserver(sdk_artefacts["onnx"])
+    assert exported.face_model == exported.manifest.face_model == FaceModel()
+    camera, _, truth, landmarks = _scene()
+    frame = _camera_frame(_faces(2)[0], truth)
+    box = (100.0, 80.0, 180.0, 170.0)
+    reference = exported.normalize(frame, landmarks=landmarks, camera_matrix=camera).normalization
+    boxed = exported.normalize(frame, box=box, camera_matrix=camera).normalization
+
+    def edited(name, change):
+        return Preserver(_rewrite_embedded_manifest(sdk_artefacts["onnx"], tmp_path / f"{name}.onnx", change))
+
+    def permute(manifest):
+        face_model, order = manifest["face_model"], [5, 2, 0, 4, 1, 3]
+        face_model["landmarks"] = [face_model["landmarks"][i] for i in order]
+        face_model["points_mm"] = [face_model["points_mm"][i] for i in order]
+
+    permuted = edited("permuted", permute).normalize(frame, landmarks=landmarks, camera_matrix=camera)
+    np.testing.assert_allclose(permuted.normalization.warp, reference.warp, rtol=1e-6, atol=1e-9)
+
+    def enlarge(manifest):
+        face_model = manifest["face_model"]
+        face_model["points_mm"] = [[1.1 * value for value in row] for row in face_model["points_mm"]]
+        face_model["box_face_width_mm"] *= 2
+
+    larger = edited("larger", enlarge)
+    # A face 10% larger that looks the same size is 10% further away; a box around a face twice as wide, twice as far.
+    center = larger.normalize(frame, landmarks=landmarks, camera_matrix=camera).normalization.face_center_mm
+    np.testing.assert_allclose(center, 1.1 * reference.face_center_mm, rtol=1e-6)
+    center = larger.normalize(frame, box=box, camera_matrix=camera).normalization.face_center_mm
+    np.testing.assert_allclose(center, 2 * boxed.face_center_mm, rtol=1e-12)
+
+    older = edited("older", lambda manifest: manifest.pop("face_model"))
+    assert older.manifest.face_model is None and older.face_model == FaceModel()
+    again = older.normalize(frame, landmarks=landmarks, camera_matrix=camera).normalization
+    np.testing.assert_array_equal(again.warp, reference.warp)

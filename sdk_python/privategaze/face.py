@@ -3,28 +3,37 @@
 Both follow the data-normalization geometry of `privategaze.geometry` with the virtual camera from the artefact's
 manifest, and both return the `Normalization` whose rotation maps the remote gaze back into camera coordinates.
 
-- Landmarks (six points in `FACE_MODEL_6PT` order: eye corners and mouth corners, e.g. MediaPipe Face Mesh 33, 133,
-  362, 263, 61, 291): head pose by PnP against the 6-point face model, then normalization. The accurate path.
+- Landmarks (six points in `FACE_LANDMARKS_6PT` order: eye corners and mouth corners, e.g. MediaPipe Face Mesh 33,
+  133, 362, 263, 61, 291): head pose by PnP against the face model, then normalization. The accurate path.
 - A face box only: the head is assumed to face the camera (no roll, the head's x-axis along the camera's), the face
   centre is the box centre, and its distance comes from the box width and an assumed face width
   (`BOX_FACE_WIDTH_MM`). Gaze is then relative to that assumed pose, so expect a few degrees more error when
   the head turns; prefer landmarks.
+
+The face model (the 3D points and the assumed box width) is a `FaceModel`; pgz-export writes the SDK's into every
+manifest (``face_model``), and `Preserver` and the apps normalize with the manifest's.
 
 Unknown intrinsics fall back to `geometry.default_camera_matrix` and the result says so (`intrinsics="default"`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from privategaze.errors import GeometryError
+from privategaze.errors import ConfigError, GeometryError
 from privategaze.geometry import (
+    FACE_LANDMARKS_6PT,
+    FACE_MODEL_6PT,
     Normalization,
     NormalizationSpec,
     check_camera_matrix,
     default_camera_matrix,
+    face_center_from_model,
     normalize_from_landmarks,
     normalize_from_pose,
     warp_image,
@@ -33,6 +42,77 @@ from privategaze.geometry import (
 # Width of a face-detector box around an adult face (roughly ear to ear, ~1.6x the outer eye-corner span of the
 # face model); used only to guess the distance from a box.
 BOX_FACE_WIDTH_MM = 145.0
+# How far from the origin a face model's face centre may lie: the apps take a pose's translation as the face centre.
+_CENTRED_WITHIN_MM = 1e-6
+
+
+@dataclass(frozen=True)
+class FaceModel:
+    """The face geometry normalization assumes; the export manifest carries it as ``face_model``.
+
+    The defaults are the SDK's own: `geometry.FACE_MODEL_6PT` under the names `geometry.FACE_LANDMARKS_6PT`, and
+    `BOX_FACE_WIDTH_MM`. The Python SDK and the apps normalize with the manifest's, so nothing of it is copied into
+    their code.
+
+    Attributes:
+        landmarks: The six names of `FACE_LANDMARKS_6PT`, each once, in the row order of `points_mm`.
+        points_mm: One (x, y, z) row per landmark, head coordinates in mm (x right, y down, z towards the back of the
+            head), centred on the face centre (ETH-XGaze's: the mean of the eye-corner centre and the mouth-corner
+            centre), so that a head pose's translation is the face centre.
+        box_face_width_mm: Width of a face-detector box around an adult face; only guesses the distance from a box.
+    """
+
+    landmarks: tuple[str, ...] = FACE_LANDMARKS_6PT
+    points_mm: tuple[tuple[float, ...], ...] = tuple(tuple(row) for row in FACE_MODEL_6PT.tolist())
+    box_face_width_mm: float = BOX_FACE_WIDTH_MM
+
+    def __post_init__(self) -> None:
+        landmarks = tuple(self.landmarks) if isinstance(self.landmarks, (list, tuple)) else ()
+        if not all(isinstance(name, str) for name in landmarks) or sorted(landmarks) != sorted(FACE_LANDMARKS_6PT):
+            raise ConfigError(
+                f"FaceModel.landmarks must name each of {list(FACE_LANDMARKS_6PT)} once, got {self.landmarks!r}"
+            )
+        try:
+            points = np.array(self.points_mm, dtype=np.float64)
+        except (TypeError, ValueError):
+            points = np.empty(0)
+        if points.shape != (6, 3) or not np.isfinite(points).all():
+            raise ConfigError(f"FaceModel.points_mm must be 6 rows of 3 finite numbers (mm), got {self.points_mm!r}")
+        width = self.box_face_width_mm
+        if isinstance(width, bool) or not isinstance(width, (int, float)) or not np.isfinite(width) or width <= 0:
+            raise ConfigError(f"FaceModel.box_face_width_mm must be a positive finite number, got {width!r}")
+        object.__setattr__(self, "landmarks", landmarks)
+        object.__setattr__(self, "points_mm", tuple(tuple(row) for row in points.tolist()))
+        object.__setattr__(self, "box_face_width_mm", float(width))
+        center = face_center_from_model(np.eye(3), np.zeros(3), self.points())
+        if np.linalg.norm(center) > _CENTRED_WITHIN_MM:
+            raise ConfigError(f"FaceModel.points_mm must be centred on the face centre, which lies at {center} mm")
+
+    def points(self, order: tuple[str, ...] = FACE_LANDMARKS_6PT) -> np.ndarray:
+        """The model's points (6, 3) in mm, rows in the landmark `order` (by default that of `normalize_face`)."""
+        return np.array(self.points_mm)[[self.landmarks.index(name) for name in order]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The manifest's ``face_model`` block."""
+        return {
+            "landmarks": list(self.landmarks),
+            "points_mm": [list(row) for row in self.points_mm],
+            "box_face_width_mm": self.box_face_width_mm,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FaceModel:
+        """Build a face model from `to_dict` output; every key is required (a face model is never half guessed).
+
+        Raises:
+            ConfigError: not an object, a key missing or unknown, or a value invalid.
+        """
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"a face model is a JSON object, got {type(data).__name__}")
+        names = {field.name for field in dataclasses.fields(cls)}
+        if set(data) != names:
+            raise ConfigError(f"FaceModel keys must be {sorted(names)}, got {sorted(data)}")
+        return cls(**data)
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,9 +140,15 @@ def normalize_face(
     box: tuple[float, float, float, float] | np.ndarray | None = None,
     camera_matrix: np.ndarray | None = None,
     dist_coeffs: np.ndarray | None = None,
-    face_width_mm: float = BOX_FACE_WIDTH_MM,
+    face_model: FaceModel | None = None,
+    face_width_mm: float | None = None,
 ) -> NormalizedFace:
     """Normalize the face in an (H, W, 3) uint8 RGB frame from six landmarks or a face box (x0, y0, x1, y1).
+
+    Args:
+        landmarks: Pixels (6, 2) in `FACE_LANDMARKS_6PT` order, whatever the face model's row order.
+        face_model: The face model (an artefact's manifest's); the SDK's `FaceModel()` when None.
+        face_width_mm: The face width a box is assumed to span; the face model's ``box_face_width_mm`` when None.
 
     Raises:
         GeometryError: neither or both of landmarks and box, a malformed or degenerate box, or no valid head pose.
@@ -72,13 +158,15 @@ def normalize_face(
     height, width = frame.shape[:2]
     intrinsics = "given" if camera_matrix is not None else "default"
     camera = check_camera_matrix(camera_matrix) if camera_matrix is not None else default_camera_matrix(width, height)
+    face_model = face_model if face_model is not None else FaceModel()
     if landmarks is not None:
-        normalization = normalize_from_landmarks(landmarks, camera, spec, dist_coeffs=dist_coeffs)
+        normalization = normalize_from_landmarks(landmarks, camera, spec, face_model.points(), dist_coeffs)
         method = "landmarks"
     else:
         if dist_coeffs is not None:
             raise GeometryError("dist_coeffs apply to landmarks; undistort the frame before normalizing from a box")
-        normalization = _normalize_from_box(box, camera, spec, face_width_mm)
+        width_mm = face_width_mm if face_width_mm is not None else face_model.box_face_width_mm
+        normalization = _normalize_from_box(box, camera, spec, width_mm)
         method = "box"
     return NormalizedFace(warp_image(frame, normalization), normalization, method, intrinsics)
 

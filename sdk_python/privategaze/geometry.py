@@ -55,6 +55,16 @@ def _model_face_center(model_points: np.ndarray) -> np.ndarray:
 # Re-centred on the face centre, so that a pose's translation is the face centre itself.
 FACE_MODEL_6PT = _MPIIGAZE_FACE_MODEL - _model_face_center(_MPIIGAZE_FACE_MODEL)
 FACE_MODEL_6PT.setflags(write=False)
+# The names of its rows ("right" and "left" are the subject's): the export manifest's `face_model.landmarks`, which the
+# apps match their detectors' points to.
+FACE_LANDMARKS_6PT = (
+    "right_eye_outer",
+    "right_eye_inner",
+    "left_eye_inner",
+    "left_eye_outer",
+    "mouth_right",
+    "mouth_left",
+)
 
 
 def _float_dtype(*arrays: np.ndarray) -> np.dtype:

@@ -13,6 +13,10 @@ Schema ``privategaze.manifest/1`` (JSON object, sorted keys, no timestamps so th
     precision_note    what the precision means on that target (e.g. "static QDQ int8, per-channel weights")
     input, output     TensorSpec: name, shape, layout ("nchw" | "nhwc" | "image"), dtype, value range, colour order
     normalization     the virtual camera the faces are normalized with (`geometry.NormalizationSpec`)
+    face_model        the face geometry of normalization (`face.FaceModel`): "landmarks", the six landmark names in
+                      row order; "points_mm", the 3D face model (6 x [x, y, z] mm, centred on the face centre);
+                      "box_face_width_mm", the face width a detector box is assumed to span. Optional here (exports
+                      before it was added lack it, and this SDK then uses its own `FaceModel()`); the apps require it.
     preserver         arch, width, input size, black box it was trained for, surrogate, anchor sha256, training config
     tools             versions of privategaze and of every converter and runtime used
     parity            numeric parity against the PyTorch module (per output: max/mean abs error, tolerance, passed)
@@ -31,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from privategaze.errors import ManifestError
+from privategaze.face import FaceModel
 from privategaze.geometry import NormalizationSpec
 
 SCHEMA = "privategaze.manifest/1"
@@ -78,11 +83,14 @@ class Manifest:
     tools: dict = field(default_factory=dict)
     parity: dict = field(default_factory=dict)
     quality: dict = field(default_factory=dict)
+    face_model: FaceModel | None = None
     schema: str = SCHEMA
 
     def __post_init__(self) -> None:
         if self.schema != SCHEMA:
             raise ManifestError(f"unsupported manifest schema {self.schema!r}; this version reads {SCHEMA!r}")
+        if self.face_model is not None and not isinstance(self.face_model, FaceModel):
+            raise ManifestError(f"face_model must be a FaceModel or None, got {type(self.face_model).__name__}")
         if self.input.size != self.normalization.size:
             raise ManifestError(
                 f"input size {self.input.size} differs from the normalization size {self.normalization.size}"
@@ -99,6 +107,10 @@ class Manifest:
     def to_dict(self) -> dict:
         data = dataclasses.asdict(self)
         data["normalization"] = self.normalization.to_dict()
+        if self.face_model is None:  # an older export's manifest reads back as it was written
+            del data["face_model"]
+        else:
+            data["face_model"] = self.face_model.to_dict()
         return data
 
     def to_json(self) -> str:
@@ -121,6 +133,8 @@ class Manifest:
             fields["input"] = TensorSpec(**fields["input"])
             fields["output"] = TensorSpec(**fields["output"])
             fields["normalization"] = NormalizationSpec.from_dict(fields["normalization"])
+            if "face_model" in fields:
+                fields["face_model"] = FaceModel.from_dict(fields["face_model"])
             return cls(**fields)
         except (KeyError, TypeError, ValueError) as exc:
             raise ManifestError(f"malformed manifest: {exc!r}") from exc

@@ -6,7 +6,9 @@
 
 Loading checks the artefact before it runs anything: the embedded manifest must be of a schema this SDK reads, and
 when the ``<artefact>.json`` sidecar is present its sha256 must match the file and its manifest the embedded one
-(a tampered or swapped model is refused). The runtime's reported input shape must match the manifest.
+(a tampered or swapped model is refused). The runtime's reported input shape must match the manifest. Faces are
+normalized with the manifest's virtual camera and face model (the SDK's own face model for exports that predate the
+manifest's ``face_model``, which were made with it).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 from privategaze.backends import backend_for
 from privategaze.backends.base import read_bytes
 from privategaze.errors import ConfigError, ManifestError, ModelFileError, PreserverError
-from privategaze.face import BOX_FACE_WIDTH_MM, NormalizedFace, normalize_face
+from privategaze.face import FaceModel, NormalizedFace, normalize_face
 from privategaze.geometry import Normalization
 from privategaze.image import MAX_PIXELS, load_image, resize_square
 from privategaze.manifest import Manifest, read_sidecar, sidecar_path
@@ -41,6 +43,11 @@ class Preserver:
         verify_sidecar: Check the sidecar's sha256 and manifest when the sidecar exists (the default). With
             "required", a missing sidecar is an error too.
         max_pixels: Largest input frame accepted (decompression-bomb guard).
+
+    Attributes:
+        manifest: The manifest embedded in the artefact.
+        face_model: The face model `normalize` uses: the manifest's, or the SDK's `FaceModel()` for an export whose
+            manifest predates ``face_model`` (such exports were made with it).
 
     Raises:
         ModelFileError: the file is missing, unreadable, not a model, or does not match its sidecar.
@@ -75,6 +82,7 @@ class Preserver:
         if self._sidecar is not None and self._sidecar != self.manifest:
             raise ManifestError(f"the manifest embedded in {self.path} differs from its sidecar: a swapped model?")
         self._check_io()
+        self.face_model = self.manifest.face_model if self.manifest.face_model is not None else FaceModel()
         self.max_pixels = max_pixels
         logger.debug("loaded %s with %s", self.path, self._backend.name)
 
@@ -150,10 +158,13 @@ class Preserver:
         box: Any = None,
         camera_matrix: np.ndarray | None = None,
         dist_coeffs: np.ndarray | None = None,
-        face_width_mm: float = BOX_FACE_WIDTH_MM,
+        face_width_mm: float | None = None,
         color: str = "RGB",
     ) -> NormalizedFace:
-        """Normalize the face in a camera frame with the artefact's virtual camera (see `privategaze.face`)."""
+        """Normalize the face in a camera frame with the artefact's virtual camera and face model (`privategaze.face`).
+
+        A box's face width is the face model's ``box_face_width_mm`` unless `face_width_mm` is given.
+        """
         pixels = load_image(frame, color=color, max_pixels=self.max_pixels)
         return normalize_face(
             pixels,
@@ -162,6 +173,7 @@ class Preserver:
             box=box,
             camera_matrix=camera_matrix,
             dist_coeffs=dist_coeffs,
+            face_model=self.face_model,
             face_width_mm=face_width_mm,
         )
 

@@ -86,10 +86,11 @@ final class GazeClientTests: XCTestCase {
     }
 
     func testCameraGazeComesBackThroughTheNormalization() async throws {
-        let spec = try Fixtures.imageManifest().normalization
-        let normalization = try FaceNormalizer(spec: spec).normalization(
+        let manifest = try Fixtures.imageManifest()
+        let normalizer = FaceNormalizer(spec: manifest.normalization, faceModel: manifest.faceModel)
+        let normalization = try normalizer.normalization(
             box: FaceBox(x0: 30, y0: 40, x1: 70, y1: 82), cameraMatrix: Camera.defaultMatrix(width: 96, height: 128),
-            faceWidthMm: FaceNormalizer.boxFaceWidthMm
+            faceWidthMm: manifest.faceModel.boxFaceWidthMm
         )
         let face = try Fixtures.obfuscatedFace(normalization: normalization)
         let result = try await client(ScriptedTransport([ScriptedTransport.json(200, answer)])).estimate(face)

@@ -3,16 +3,21 @@ import XCTest
 @testable import PrivateGazeSDK
 
 /// Head pose, normalization, gaze rotation and the face warp against `privategaze.geometry` and `privategaze.face`
-/// for the same inputs (python-reference.json), with the virtual camera of a real exported manifest.
+/// for the same inputs (python-reference.json), with the virtual camera and the face model of a real exported
+/// manifest.
 final class GeometryTests: XCTestCase {
     private var geometry: [String: Any] = [:]
-    private var normalizer = FaceNormalizer(spec: NormalizationSpec(focalPx: 1, distanceMm: 1, size: 32))
+    private var normalizer = FaceNormalizer(
+        spec: NormalizationSpec(focalPx: 1, distanceMm: 1, size: 32),
+        faceModel: FaceModel(landmarks: [], pointsMm: [], boxFaceWidthMm: 1)
+    )
     private var camera = Matrix3.identity
     private var frame = try? RGBImage(width: 1, height: 1, bytes: [0, 0, 0])
 
     override func setUpWithError() throws {
         geometry = try XCTUnwrap(Fixtures.reference()["geometry"] as? [String: Any])
-        normalizer = FaceNormalizer(spec: try Fixtures.imageManifest().normalization)
+        let manifest = try Fixtures.imageManifest()
+        normalizer = FaceNormalizer(spec: manifest.normalization, faceModel: manifest.faceModel)
         camera = try matrix(geometry["camera_matrix"])
         let size = try XCTUnwrap(geometry["frame"] as? [String: Int])
         frame = try Fixtures.syntheticFrame(width: try XCTUnwrap(size["width"]), height: try XCTUnwrap(size["height"]))
@@ -25,12 +30,33 @@ final class GeometryTests: XCTestCase {
         XCTAssertEqual(normalizer.spec.size, spec["size"]?.intValue)
     }
 
-    func testFaceModelIsPythons() throws {
-        let expected = try XCTUnwrap(geometry["face_model_6pt"] as? [[NSNumber]])
-        XCTAssertEqual(FaceModel.sixPoint.count, expected.count)
-        for (point, row) in zip(FaceModel.sixPoint, expected) {
-            assertClose([point.x, point.y, point.z], row.map(\.doubleValue), tolerance: 1e-12, "face model")
+    func testTheManifestFaceModelIsTheReferenceFaceModel() throws {
+        let expected = try XCTUnwrap(geometry["face_model"] as? [String: Any])
+        let model = normalizer.faceModel
+        XCTAssertEqual(model.landmarks, expected["landmarks"] as? [String])
+        XCTAssertEqual(model.boxFaceWidthMm, (expected["box_face_width_mm"] as? NSNumber)?.doubleValue)
+        let rows = try XCTUnwrap(expected["points_mm"] as? [[NSNumber]])
+        XCTAssertEqual(model.pointsMm.count, rows.count)
+        for (point, row) in zip(model.pointsMm, rows) {
+            assertClose(point, row.map(\.doubleValue), tolerance: 0, "face model")
         }
+    }
+
+    func testTheFaceModelRowOrderComesFromItsLandmarkNames() throws {
+        let cases = try XCTUnwrap(geometry["landmark_cases"] as? [[String: Any]])
+        let landmarks = try sixLandmarks(cases[1]["landmarks"])
+        let model = normalizer.faceModel
+        let order = [4, 1, 5, 0, 3, 2]
+        let permuted = FaceNormalizer(
+            spec: normalizer.spec,
+            faceModel: FaceModel(
+                landmarks: order.map { model.landmarks[$0] }, pointsMm: order.map { model.pointsMm[$0] },
+                boxFaceWidthMm: model.boxFaceWidthMm
+            )
+        )
+        let expected = try normalizer.normalization(landmarks: landmarks, cameraMatrix: camera)
+        let actual = try permuted.normalization(landmarks: landmarks, cameraMatrix: camera)
+        assertClose(actual.warp.entries, expected.warp.entries, tolerance: 1e-9, "permuted face model")
     }
 
     func testDefaultCameraMatrixIsPythons() throws {
@@ -47,8 +73,10 @@ final class GeometryTests: XCTestCase {
                 let v = values.map(\.doubleValue)
                 return DistortionCoefficients(k1: v[0], k2: v[1], p1: v[2], p2: v[3])
             }
+            let model = normalizer.faceModel
             let pose = try HeadPoseEstimator.estimate(
-                landmarks: landmarks.points, model: FaceModel.sixPoint, cameraMatrix: camera, distortion: distortion
+                landmarks: try landmarks.points(in: model), model: model.points, cameraMatrix: camera,
+                distortion: distortion
             )
             assertClose(pose.rotation.entries, try doubles(item["head_rotation"]), tolerance: 1e-6, "case \(index) R")
             let translation = [pose.translation.x, pose.translation.y, pose.translation.z]
@@ -79,7 +107,7 @@ final class GeometryTests: XCTestCase {
         let face = try normalizer.normalize(try XCTUnwrap(frame), box: box)
         XCTAssertEqual(face.method, .box)
         XCTAssertEqual(face.intrinsics.rawValue, item["intrinsics"] as? String)
-        XCTAssertEqual(FaceNormalizer.boxFaceWidthMm, (item["face_width_mm"] as? NSNumber)?.doubleValue)
+        XCTAssertEqual(normalizer.faceModel.boxFaceWidthMm, (item["face_width_mm"] as? NSNumber)?.doubleValue)
         assertClose(face.normalization.rotation.entries, try doubles(item["rotation"]), tolerance: 1e-9, "box R")
         assertClose(face.normalization.warp.entries, try doubles(item["warp"]), tolerance: 1e-9, "box warp")
         try assertSamePixels(face.pixels, item["warped_rgb_base64"], "box")
@@ -109,7 +137,8 @@ final class GeometryTests: XCTestCase {
             guard case .geometry = error as? PrivateGazeError else { return XCTFail("\(error)") }
         }
         XCTAssertThrowsError(try normalizer.normalization(
-            box: FaceBox(x0: 10, y0: 10, x1: 11, y1: 40), cameraMatrix: camera, faceWidthMm: 145
+            box: FaceBox(x0: 10, y0: 10, x1: 11, y1: 40), cameraMatrix: camera,
+            faceWidthMm: normalizer.faceModel.boxFaceWidthMm
         ))
         XCTAssertThrowsError(try Camera.checked(Matrix3.diagonal(0, 1, 1)))
     }
@@ -123,12 +152,18 @@ final class GeometryTests: XCTestCase {
         XCTAssertLessThanOrEqual(differences.filter { $0 > 0 }.count, expected.count / 100, message)
     }
 
+    /// Reference landmarks (rows in the order of the face model's landmarks) by the face model's names.
     private func sixLandmarks(_ value: Any?) throws -> FaceLandmarks6 {
         let rows = try XCTUnwrap(value as? [[NSNumber]]).map { Point2($0[0].doubleValue, $0[1].doubleValue) }
         XCTAssertEqual(rows.count, 6)
+        let named = Dictionary(uniqueKeysWithValues: zip(normalizer.faceModel.landmarks, rows))
         return FaceLandmarks6(
-            rightEyeOuter: rows[0], rightEyeInner: rows[1], leftEyeInner: rows[2], leftEyeOuter: rows[3],
-            mouthRight: rows[4], mouthLeft: rows[5]
+            rightEyeOuter: try XCTUnwrap(named["right_eye_outer"]),
+            rightEyeInner: try XCTUnwrap(named["right_eye_inner"]),
+            leftEyeInner: try XCTUnwrap(named["left_eye_inner"]),
+            leftEyeOuter: try XCTUnwrap(named["left_eye_outer"]),
+            mouthRight: try XCTUnwrap(named["mouth_right"]),
+            mouthLeft: try XCTUnwrap(named["mouth_left"])
         )
     }
 }

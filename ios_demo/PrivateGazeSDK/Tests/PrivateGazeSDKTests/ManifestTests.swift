@@ -21,6 +21,20 @@ final class ManifestTests: XCTestCase {
         XCTAssertEqual(manifest.output.name, (json["output"] as? [String: Any])?["name"] as? String)
         XCTAssertEqual(manifest.preserver.blackbox, "blackbox-tiny")
         XCTAssertNotNil(manifest.preserver.anchorSha256)
+        let faceModel = try XCTUnwrap(json["face_model"] as? [String: Any])
+        XCTAssertEqual(manifest.faceModel.landmarks, faceModel["landmarks"] as? [String])
+        XCTAssertEqual(Set(manifest.faceModel.landmarks), FaceLandmarks6.names)
+        XCTAssertEqual(manifest.faceModel.pointsMm.count, 6)
+        XCTAssertEqual(manifest.faceModel.boxFaceWidthMm, (faceModel["box_face_width_mm"] as? NSNumber)?.doubleValue)
+    }
+
+    func testAnOlderExportWithoutAFaceModelIsRefusedWithTheFix() throws {
+        let data = try mutated { $0.removeValue(forKey: "face_model") }
+        XCTAssertThrowsError(try Manifest.decode(data)) { error in
+            guard case let .manifest(message) = error as? PrivateGazeError else { return XCTFail("\(error)") }
+            XCTAssertTrue(message.contains("has no face_model"), message)
+            XCTAssertTrue(message.contains("export the model again with this release's pgz-export"), message)
+        }
     }
 
     func testTensorSidecarIsFloatNCHWInUnitRange() throws {
@@ -51,7 +65,7 @@ final class ManifestTests: XCTestCase {
     }
 
     func testMissingGeometryIsRefusedNotGuessed() throws {
-        for key in ["normalization", "input"] {
+        for key in ["normalization", "input", "face_model"] {
             let data = try mutated { $0.removeValue(forKey: key) }
             XCTAssertThrowsError(try Manifest.decode(data)) { error in
                 guard case let .manifest(message) = error as? PrivateGazeError else { return XCTFail("\(error)") }
@@ -68,6 +82,10 @@ final class ManifestTests: XCTestCase {
             ("range", { Self.set(&$0, "input", "value_range", [1, 0]) }),
             ("not 4-D", { Self.set(&$0, "output", "shape", [3, 32, 32]) }),
             ("colour", { Self.set(&$0, "input", "color", "BGR") }),
+            ("face width", { Self.set(&$0, "face_model", "box_face_width_mm", 0) }),
+            ("landmark names", { Self.set(&$0, "face_model", "landmarks", ["a", "b", "c", "d", "e", "f"]) }),
+            ("face model rows", { Self.set(&$0, "face_model", "points_mm", [[0, 0, 0]]) }),
+            ("face model row", { Self.set(&$0, "face_model", "points_mm", Array(repeating: [0, 0], count: 6)) }),
         ]
         for (name, mutation) in cases {
             let data = try mutated(mutation)

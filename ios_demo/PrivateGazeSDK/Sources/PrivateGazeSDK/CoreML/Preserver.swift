@@ -12,8 +12,8 @@ import Foundation
 /// Loading checks the artefact before anything runs: the manifest in the model's user-defined metadata must be of a
 /// schema this SDK reads and describe a Core ML export; when the `<artefact>.json` sidecar is there its manifest must
 /// be the embedded one, and for an `.mlpackage` its sha256 the package's (a tampered or swapped model is refused);
-/// the model's own input and output descriptions must agree with the manifest. Input size, layout, value range and the
-/// normalization camera all come from that manifest.
+/// the model's own input and output descriptions must agree with the manifest. Input size, layout, value range, the
+/// normalization camera and the face model all come from that manifest.
 public final class Preserver: @unchecked Sendable {
     /// How strictly the sidecar is checked (`verify_sidecar` in Python).
     public enum SidecarCheck: Sendable {
@@ -35,8 +35,10 @@ public final class Preserver: @unchecked Sendable {
     /// Core ML does not promise that one model predicts safely from several threads at once.
     private let lock = NSLock()
 
-    /// The face normalization with this model's virtual camera.
-    public var normalizer: FaceNormalizer { FaceNormalizer(spec: manifest.normalization) }
+    /// The face normalization with this model's virtual camera and face model.
+    public var normalizer: FaceNormalizer {
+        FaceNormalizer(spec: manifest.normalization, faceModel: manifest.faceModel)
+    }
 
     /// Load an exported preserver: an `.mlmodelc` Xcode compiled into the app, or an `.mlpackage` (compiled here).
     ///

@@ -45,18 +45,16 @@ public struct NormalizedFace: Sendable {
 }
 
 /// Face normalization from what a phone's face detector gives (`privategaze.face` on this side): six landmarks, or
-/// only a face box, always with the virtual camera of the model's manifest.
+/// only a face box, always with the virtual camera and the face model of the model's manifest.
 public struct FaceNormalizer: Sendable {
-    /// Width of a face-detector box around an adult face in mm (roughly ear to ear, ~1.6x the outer eye-corner span
-    /// of the face model): `face.BOX_FACE_WIDTH_MM`, used only to guess the distance from a box. tests/test_ios_demo.py
-    /// checks that the two agree.
-    public static let boxFaceWidthMm = 145.0
-
     /// The manifest's virtual camera.
     public let spec: NormalizationSpec
+    /// The manifest's face model: the 3-D points head pose is fitted to, and the face width a box is assumed to span.
+    public let faceModel: FaceModel
 
-    public init(spec: NormalizationSpec) {
+    public init(spec: NormalizationSpec, faceModel: FaceModel) {
         self.spec = spec
+        self.faceModel = faceModel
     }
 
     /// Normalize the face in `frame` from its six landmarks (head pose by PnP).
@@ -79,34 +77,38 @@ public struct FaceNormalizer: Sendable {
 
     /// Normalize the face in `frame` from a face box alone: the head is assumed to face the camera (no roll, its
     /// x-axis along the camera's), the face centre is the box centre and its distance comes from the box width and
-    /// `faceWidthMm`. Gaze is then relative to that assumed pose: expect a few degrees more error when the head
-    /// turns, and prefer landmarks. The frame must be undistorted.
+    /// `faceWidthMm` (by default the face model's `boxFaceWidthMm`). Gaze is then relative to that assumed pose:
+    /// expect a few degrees more error when the head turns, and prefer landmarks. The frame must be undistorted.
     ///
     /// - Throws: `PrivateGazeError.geometry` for a malformed or degenerate box.
     public func normalize<Frame: PixelSource>(
         _ frame: Frame,
         box: FaceBox,
         cameraMatrix: Matrix3? = nil,
-        faceWidthMm: Double = FaceNormalizer.boxFaceWidthMm
+        faceWidthMm: Double? = nil
     ) throws -> NormalizedFace {
         let (camera, intrinsics) = try Self.camera(cameraMatrix, width: frame.width, height: frame.height)
-        let normalization = try normalization(box: box, cameraMatrix: camera, faceWidthMm: faceWidthMm)
+        let width = faceWidthMm ?? faceModel.boxFaceWidthMm
+        let normalization = try normalization(box: box, cameraMatrix: camera, faceWidthMm: width)
         let pixels = try FaceWarp.warp(frame, normalization: normalization)
         return NormalizedFace(pixels: pixels, normalization: normalization, method: .box, intrinsics: intrinsics)
     }
 
-    /// The geometry of the landmark path alone (`normalize_from_landmarks`), without pixels.
+    /// The geometry of the landmark path alone (`normalize_from_landmarks`), without pixels: head pose by PnP
+    /// against the face model, its rows matched to the landmarks by name.
     public func normalization(
         landmarks: FaceLandmarks6, cameraMatrix: Matrix3, distortion: DistortionCoefficients? = nil
     ) throws -> Normalization {
-        let model = FaceModel.sixPoint
+        try faceModel.validate()
+        let points = try landmarks.points(in: faceModel)
         let pose = try HeadPoseEstimator.estimate(
-            landmarks: landmarks.points, model: model, cameraMatrix: cameraMatrix, distortion: distortion
+            landmarks: points, model: faceModel.points, cameraMatrix: cameraMatrix, distortion: distortion
         )
-        // face_center_from_model: the model's face centre carried by the pose (the model is centred, so this is the
-        // translation up to rounding).
-        let center = pose.rotation * FaceModel.faceCenter(of: model) + pose.translation
-        return try Normalization(cameraMatrix: cameraMatrix, headRotation: pose.rotation, faceCenterMm: center, spec: spec)
+        // The face model is centred on the face centre (`face.FaceModel` checks it), so the pose's translation is the
+        // face centre (`face_center_from_model` up to rounding).
+        return try Normalization(
+            cameraMatrix: cameraMatrix, headRotation: pose.rotation, faceCenterMm: pose.translation, spec: spec
+        )
     }
 
     /// The geometry of the box path alone (`face._normalize_from_box`), without pixels.

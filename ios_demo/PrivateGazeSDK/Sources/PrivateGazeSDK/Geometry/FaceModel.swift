@@ -1,43 +1,61 @@
 import Foundation
 
-/// The 3-D face model head pose is fitted to, and the six landmarks it needs.
-///
-/// The numbers are MPIIGaze's generic 6-point face model in mm (`faceModelGeneric.mat`, also used by the ETH-XGaze
-/// and RT-GENE normalization code): a published constant of the method, not a property of an exported model, so the
-/// manifest does not carry it. They are `_MPIIGAZE_FACE_MODEL` of `sdk_python/privategaze/geometry.py` digit for
-/// digit; tests/test_ios_demo.py fails if the two ever differ.
-public enum FaceModel {
-    /// One row per point, in image left-to-right order for a frontal face: the subject's right eye outer and inner
-    /// corner, left eye inner and outer corner, right and left mouth corner.
-    static let mpiiGazeGeneric: [Vector3] = [
-        Vector3(-45.0967681126441, -0.483773045049757, 2.39702984214363),
-        Vector3(-21.3128582097374, 0.483773045049757, -2.39702984214363),
-        Vector3(21.3128582097374, 0.483773045049757, -2.39702984214363),
-        Vector3(45.0967681126441, -0.483773045049757, 2.39702984214363),
-        Vector3(-26.2995769055718, 68.5950352778326, 0.0),
-        Vector3(26.2995769055718, 68.5950352778326, 0.0),
-    ]
+/// The 3-D face model head pose is fitted to, and the face width a detector box is assumed to span: the manifest's
+/// `face_model` block (`privategaze.face.FaceModel`, written by pgz-export). None of its numbers are written into this
+/// code: the model of the artefact is the model the face is normalized with.
+public struct FaceModel: Codable, Equatable, Sendable {
+    /// The six landmark names (those of `FaceLandmarks6.names`, each once), in the row order of `pointsMm`.
+    public let landmarks: [String]
+    /// One (x, y, z) row per landmark in mm, head coordinates (x right, y down, z towards the back of the head),
+    /// centred on the face centre so that a head pose's translation is the face centre (pgz-export checks that).
+    public let pointsMm: [[Double]]
+    /// Width of a face-detector box around an adult face in mm, used only to guess the distance from a box.
+    public let boxFaceWidthMm: Double
 
-    /// The model re-centred on its face centre, so that a pose's translation is the face centre itself
-    /// (`FACE_MODEL_6PT`).
-    public static let sixPoint: [Vector3] = {
-        let center = FaceModel.faceCenter(of: FaceModel.mpiiGazeGeneric)
-        return FaceModel.mpiiGazeGeneric.map { $0 - center }
-    }()
+    enum CodingKeys: String, CodingKey {
+        case landmarks
+        case pointsMm = "points_mm"
+        case boxFaceWidthMm = "box_face_width_mm"
+    }
 
-    /// ETH-XGaze's face centre: the mean of the eye-corner centre and the mouth-corner centre, not of all six points.
-    static func faceCenter(of model: [Vector3]) -> Vector3 {
-        let eyes = (model[0] + model[1] + model[2] + model[3]) / 4
-        let mouth = (model[4] + model[5]) / 2
-        return 0.5 * (eyes + mouth)
+    public init(landmarks: [String], pointsMm: [[Double]], boxFaceWidthMm: Double) {
+        self.landmarks = landmarks
+        self.pointsMm = pointsMm
+        self.boxFaceWidthMm = boxFaceWidthMm
+    }
+
+    /// The model's points, row for row (in the order of `landmarks`), for a validated model (`Manifest.decode`
+    /// validates it).
+    public var points: [Vector3] {
+        pointsMm.map { Vector3($0[0], $0[1], $0[2]) }
+    }
+
+    /// The checks `FaceModel.__post_init__` makes that this side relies on.
+    func validate() throws {
+        guard landmarks.count == 6, Set(landmarks) == FaceLandmarks6.names else {
+            throw PrivateGazeError.manifest(
+                "face_model.landmarks must name each of \(FaceLandmarks6.names.sorted()) once, got \(landmarks)"
+            )
+        }
+        guard pointsMm.count == 6, pointsMm.allSatisfy({ $0.count == 3 && $0.allSatisfy(\.isFinite) }) else {
+            throw PrivateGazeError.manifest(
+                "face_model.points_mm must be 6 rows of 3 finite numbers (mm), got \(pointsMm)"
+            )
+        }
+        guard boxFaceWidthMm.isFinite, boxFaceWidthMm > 0 else {
+            throw PrivateGazeError.manifest(
+                "face_model.box_face_width_mm must be a positive finite number, got \(boxFaceWidthMm)"
+            )
+        }
     }
 }
 
-/// The six landmarks of `FaceModel.sixPoint`, in pixels of the frame (x right, y down, pixel centres at integers).
+/// The six landmarks of the face model, in pixels of the frame (x right, y down, pixel centres at integers).
 ///
 /// "Right" and "left" are the subject's: in an unmirrored camera frame of a person facing the camera, the subject's
 /// right eye is on the image's left. dlib-68 landmarks 36, 39, 42, 45, 48, 54 and MediaPipe Face Mesh 33, 133, 362,
-/// 263, 61, 291 are these points; `VisionLandmarks` takes them from Apple's Vision.
+/// 263, 61, 291 are these points; `VisionLandmarks` takes them from Apple's Vision. Which point is which row of the
+/// face model is the manifest's to say (`FaceModel.landmarks`), by the names of `named`.
 public struct FaceLandmarks6: Equatable, Sendable {
     public var rightEyeOuter: Point2
     public var rightEyeInner: Point2
@@ -58,8 +76,45 @@ public struct FaceLandmarks6: Equatable, Sendable {
         self.mouthLeft = mouthLeft
     }
 
-    /// The points in `FaceModel.sixPoint` order.
+    /// The points under the names pgz-export gives them in the manifest's `face_model.landmarks`.
+    public var named: [String: Point2] {
+        [
+            "right_eye_outer": rightEyeOuter,
+            "right_eye_inner": rightEyeInner,
+            "left_eye_inner": leftEyeInner,
+            "left_eye_outer": leftEyeOuter,
+            "mouth_right": mouthRight,
+            "mouth_left": mouthLeft,
+        ]
+    }
+
+    /// The names a face model's landmarks may have: those of `named`.
+    public static var names: Set<String> {
+        let origin = Point2(0, 0)
+        let any = FaceLandmarks6(
+            rightEyeOuter: origin, rightEyeInner: origin, leftEyeInner: origin, leftEyeOuter: origin,
+            mouthRight: origin, mouthLeft: origin
+        )
+        return Set(any.named.keys)
+    }
+
+    /// All six points, to draw them; the head pose takes them in the face model's order (`points(in:)`).
     public var points: [Point2] {
         [rightEyeOuter, rightEyeInner, leftEyeInner, leftEyeOuter, mouthRight, mouthLeft]
+    }
+
+    /// The points in the row order of `model`'s landmarks.
+    ///
+    /// - Throws: `PrivateGazeError.geometry` when the model names a landmark this type does not have.
+    public func points(in model: FaceModel) throws -> [Point2] {
+        let named = self.named
+        return try model.landmarks.map { (name: String) throws -> Point2 in
+            guard let point = named[name] else {
+                throw PrivateGazeError.geometry(
+                    "the face model names landmark '\(name)'; this SDK knows \(FaceLandmarks6.names.sorted())"
+                )
+            }
+            return point
+        }
     }
 }

@@ -11,7 +11,8 @@ public struct HeadPose: Equatable, Sendable {
 /// for step (homography initialization, Levenberg-Marquardt on the reprojection error, and the mirrored pose tried
 /// too), so that the phone finds the pose the Python SDK finds for the same landmarks.
 public enum HeadPoseEstimator {
-    /// The pose of `model` (N >= 4 points, e.g. `FaceModel.sixPoint`) seen at `landmarks` (pixels, same order).
+    /// The pose of `model` (N >= 4 points, e.g. a manifest's `FaceModel.points`) seen at `landmarks` (pixels, same
+    /// order).
     ///
     /// - Throws: `PrivateGazeError.geometry` for malformed input, degenerate landmarks, or when no pose puts the
     ///   face in front of the camera.

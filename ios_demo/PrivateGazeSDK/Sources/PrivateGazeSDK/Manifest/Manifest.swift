@@ -5,9 +5,10 @@ import Foundation
 /// `<artefact>.json` sidecar beside it.
 ///
 /// Everything the app needs to know about a model comes from here at run time, never from a constant copied out of
-/// the Python code: the input and output names, shapes, layouts and value ranges, and the virtual camera of the face
-/// normalization. Where the Python dataclasses have defaults (ETH-XGaze's camera, NCHW float in [0, 1]) this side
-/// requires the field instead: a manifest without its geometry is refused rather than completed with a guess.
+/// the Python code: the input and output names, shapes, layouts and value ranges, and the geometry of the face
+/// normalization (its virtual camera and its face model). Where the Python side has defaults (ETH-XGaze's camera,
+/// NCHW float in [0, 1], the SDK's face model for exports that predate `face_model`) this side requires the field
+/// instead: a manifest without its geometry is refused rather than completed with a guess.
 /// Fields this SDK does not use (parity, quality, tools, training) are left undecoded; the benchmark screen reads
 /// the quality figures itself.
 public struct Manifest: Codable, Equatable, Sendable {
@@ -26,6 +27,8 @@ public struct Manifest: Codable, Equatable, Sendable {
     public let input: TensorSpec
     public let output: TensorSpec
     public let normalization: NormalizationSpec
+    /// The face model of the normalization (`face_model`, `privategaze.face.FaceModel`).
+    public let faceModel: FaceModel
     public let preserver: PreserverInfo
 
     enum CodingKeys: String, CodingKey {
@@ -37,6 +40,7 @@ public struct Manifest: Codable, Equatable, Sendable {
         case input
         case output
         case normalization
+        case faceModel = "face_model"
         case preserver
     }
 
@@ -62,6 +66,14 @@ public struct Manifest: Codable, Equatable, Sendable {
                     + "pgz-export of the same schema, or update the app"
             )
         }
+        // Exports from before the face model was added: name the fix rather than a missing field.
+        guard fields["face_model"] != nil else {
+            let name = fields["name"] as? String ?? "this model"
+            throw PrivateGazeError.manifest(
+                "the manifest of '\(name)' has no face_model (the face geometry of normalization): an older "
+                    + "pgz-export made it; export the model again with this release's pgz-export"
+            )
+        }
         let manifest: Manifest
         do {
             manifest = try JSONDecoder().decode(Manifest.self, from: data)
@@ -78,6 +90,7 @@ public struct Manifest: Codable, Equatable, Sendable {
         try input.validate(role: "input")
         try output.validate(role: "output")
         try normalization.validate()
+        try faceModel.validate()
         guard input.size == normalization.size else {
             throw PrivateGazeError.manifest(
                 "input size \(input.size) differs from the normalization size \(normalization.size)"

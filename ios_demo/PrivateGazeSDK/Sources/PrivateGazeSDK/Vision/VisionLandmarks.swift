@@ -10,7 +10,7 @@ public struct DetectedFace: Sendable {
     public let landmarks: FaceLandmarks6?
 }
 
-/// Apple's Vision face landmarks -> the six points of `FaceModel.sixPoint`, in the frame's pixel coordinates.
+/// Apple's Vision face landmarks -> the six points of the face model (`FaceLandmarks6`), in the frame's pixels.
 ///
 /// Vision reports landmark regions (eye contours, outer lips) in normalized coordinates with the origin at the
 /// bottom-left corner; the normalization wants pixels with the origin at the top-left and pixel centres at integers

@@ -6,8 +6,8 @@ reference instead of with numbers typed by hand.
 - ``tiny-image.mlpackage.json``, ``tiny-tensor.mlpackage.json``: the sidecars ``pgz-export --target coreml`` writes for
   an untrained 32 px preserver (image and tensor I/O), through the real CLI;
 - ``python-reference.json``: the embedded manifest string of the image package, and what ``privategaze.geometry``,
-  ``privategaze.face``, ``privategaze.adapters.ResponseSpec``, the client's loopback check and
-  ``manifest.artefact_sha256`` give for fixed inputs;
+  ``privategaze.face`` (with the face model the manifests carry), ``privategaze.adapters.ResponseSpec``, the client's
+  loopback check and ``manifest.artefact_sha256`` give for fixed inputs;
 - ``hash-tree/``: a small directory whose ``artefact_sha256`` is in the reference;
 - ``packages/``: the two exported packages themselves, for the Core ML tests that run on a Mac (git-ignored: they
   are 0.4 MB each and the same bytes come out of this script every time).
@@ -135,17 +135,16 @@ def geometry_reference(normalization_spec: dict) -> dict:
     from privategaze import face, geometry
 
     spec = geometry.NormalizationSpec.from_dict(normalization_spec)
+    model = face.FaceModel()  # what pgz-export writes into the manifests beside this reference
     camera = geometry.default_camera_matrix(FRAME_WIDTH, FRAME_HEIGHT)
     rng = np.random.default_rng(7)
     frame = synthetic_frame()
     cases = []
     for rotation, translation, noise_px, distortion in _pose_cases(camera):
-        landmarks = _project(geometry.FACE_MODEL_6PT @ rotation.T + translation, camera, distortion)
+        landmarks = _project(model.points() @ rotation.T + translation, camera, distortion)
         landmarks = landmarks + rng.normal(0, noise_px, landmarks.shape) if noise_px else landmarks
-        head_rotation, head_translation = geometry.estimate_head_pose(
-            landmarks, geometry.FACE_MODEL_6PT, camera, distortion
-        )
-        normalization = geometry.normalize_from_landmarks(landmarks, camera, spec, dist_coeffs=distortion)
+        head_rotation, head_translation = geometry.estimate_head_pose(landmarks, model.points(), camera, distortion)
+        normalization = geometry.normalize_from_landmarks(landmarks, camera, spec, model.points(), distortion)
         gaze = np.array([0.12, -0.3])
         cases.append(
             {
@@ -162,16 +161,16 @@ def geometry_reference(normalization_spec: dict) -> dict:
             }
         )
     box = (30.0, 40.0, 70.0, 82.0)
-    boxed = face.normalize_face(frame, spec, box=box)
+    boxed = face.normalize_face(frame, spec, box=box, face_model=model)
     return {
         "frame": {"width": FRAME_WIDTH, "height": FRAME_HEIGHT},
         "camera_matrix": camera.ravel().tolist(),
         "normalization_spec": spec.to_dict(),
-        "face_model_6pt": geometry.FACE_MODEL_6PT.tolist(),
+        "face_model": model.to_dict(),
         "landmark_cases": cases,
         "box_case": {
             "box": list(box),
-            "face_width_mm": face.BOX_FACE_WIDTH_MM,
+            "face_width_mm": model.box_face_width_mm,
             "rotation": boxed.normalization.rotation.ravel().tolist(),
             "warp": boxed.normalization.warp.ravel().tolist(),
             "face_center_mm": boxed.normalization.face_center_mm.tolist(),

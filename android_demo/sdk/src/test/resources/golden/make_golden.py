@@ -2,8 +2,9 @@
 
     .venv/bin/python android_demo/sdk/src/test/resources/golden/make_golden.py
 
-- ``geometry.json``: face model, head poses, normalizations, gaze rotations and one warped face, computed by
-  `privategaze.geometry` and `privategaze.face` from landmarks projected through known head poses;
+- ``geometry.json``: the face model they use (`face.FaceModel`, which the manifests carry), head poses,
+  normalizations, gaze rotations and one warped face, computed by `privategaze.geometry` and `privategaze.face` from
+  landmarks projected through known head poses;
 - ``embedded.tflite`` + ``embedded.tflite.json``: a minimal TFLite flatbuffer with a manifest built by the exporter's
   own `build_manifest` and embedded by its own `TfliteTarget.embed_manifest`, and the sidecar pgz-export would write;
   ``manifest-nhwc.json``: the sidecar of the same preserver exported with ``--layout nhwc``;
@@ -72,7 +73,7 @@ def _frame() -> np.ndarray:
 def geometry_golden() -> dict:
     """Cases for the Kotlin geometry: inputs, and what the Python SDK computes from them."""
     from privategaze import geometry
-    from privategaze.face import BOX_FACE_WIDTH_MM, normalize_face
+    from privategaze.face import FaceModel, normalize_face
 
     rng = np.random.default_rng(10)
     spec = geometry.NormalizationSpec(focal_px=960.0 * SIZE / 224, distance_mm=600.0, size=SIZE)
@@ -119,9 +120,7 @@ def geometry_golden() -> dict:
     frame_face = normalize_face(frame, spec, landmarks=frame_landmarks)
     return {
         "spec": dataclasses.asdict(spec),
-        "face_model_mpiigaze": geometry._MPIIGAZE_FACE_MODEL.tolist(),
-        "face_model_6pt": geometry.FACE_MODEL_6PT.tolist(),
-        "box_face_width_mm": BOX_FACE_WIDTH_MM,
+        "face_model": FaceModel().to_dict(),
         "landmark_cases": cases,
         "distortion_case": {
             "camera_matrix": calibrated.tolist(),

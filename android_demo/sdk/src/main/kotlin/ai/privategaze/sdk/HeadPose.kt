@@ -7,37 +7,6 @@ package ai.privategaze.sdk
 
 import kotlin.math.atan2
 
-/**
- * The 3-D face model the landmarks are matched against, in mm, in [SixLandmarks] order: subject's right eye outer
- * and inner corner, left eye inner and outer corner, right and left mouth corner.
- */
-object FaceModel {
-    /**
-     * MPIIGaze's generic face model ("faceModelGeneric.mat", also used by the ETH-XGaze and RT-GENE normalization
-     * code). It is a published constant of the method, not a model parameter, so the manifest does not carry it;
-     * the unit tests check these numbers against the Python SDK's `geometry._MPIIGAZE_FACE_MODEL` (golden file).
-     */
-    val MPIIGAZE: List<Vec3> = listOf(
-        Vec3(-45.0967681126441, -0.483773045049757, 2.39702984214363),
-        Vec3(-21.3128582097374, 0.483773045049757, -2.39702984214363),
-        Vec3(21.3128582097374, 0.483773045049757, -2.39702984214363),
-        Vec3(45.0967681126441, -0.483773045049757, 2.39702984214363),
-        Vec3(-26.2995769055718, 68.5950352778326, 0.0),
-        Vec3(26.2995769055718, 68.5950352778326, 0.0),
-    )
-
-    /** ETH-XGaze's face centre of a model: the mean of the eye-corner centre and the mouth-corner centre. */
-    fun center(model: List<Vec3>): Vec3 {
-        require(model.size == 6) { "a face model has 6 points, got ${model.size}" }
-        val eyes = (model[0] + model[1] + model[2] + model[3]) * 0.25
-        val mouth = (model[4] + model[5]) * 0.5
-        return (eyes + mouth) * 0.5
-    }
-
-    /** [MPIIGAZE] re-centred on its face centre, so that a pose's translation is the face centre itself. */
-    val SIX_POINT: List<Vec3> = MPIIGAZE.map { it - center(MPIIGAZE) }
-}
-
 /** A head pose: [rotation] maps head coordinates to camera coordinates, [translation] is in the model's units. */
 data class HeadPose(val rotation: Mat3, val translation: Vec3)
 

@@ -267,6 +267,20 @@ class JsonFields(
         it.toInt()
     }
 
+    fun strings(key: String): List<String> {
+        val list = values[key] as? List<*> ?: throw fail("${where(key)} must be a list, got ${describe(values[key])}")
+        return list.map { it as? String ?: throw fail("${where(key)} must hold strings, got ${describe(it)}") }
+    }
+
+    /** A list of lists of numbers, e.g. the rows of a matrix. */
+    fun doubleRows(key: String): List<List<Double>> {
+        val list = values[key] as? List<*> ?: throw fail("${where(key)} must be a list, got ${describe(values[key])}")
+        return list.map { row ->
+            val numbers = row as? List<*> ?: throw fail("${where(key)} must hold lists of numbers, got ${describe(row)}")
+            numbers.map { it as? Double ?: throw fail("${where(key)} must hold lists of numbers, got ${describe(it)}") }
+        }
+    }
+
     /** The object itself, for comparisons and for writing it back out. */
     fun toMap(): Map<String, Any?> = values
 

@@ -3,8 +3,9 @@
  * into the `<model>.tflite.json` sidecar; defined in sdk_python/privategaze/manifest.py).
  *
  * Everything the SDK needs to run a model comes from here at run time: the input size, the tensor layout, dtype,
- * value range and channel order, and the normalization geometry (virtual camera focal length, distance, image size).
- * No such constant is written into this code by hand, and a manifest of another schema is refused, not guessed at.
+ * value range and channel order, and the normalization geometry (virtual camera focal length, distance, image size;
+ * the face model and the face width a detector box is assumed to span). No such constant is written into this code by
+ * hand, and a manifest of another schema, or one without a face model, is refused, not guessed at.
  * The field names are the exporter's; tests/test_android_demo.py checks them against what the exporter writes.
  */
 package ai.privategaze.sdk
@@ -40,6 +41,47 @@ data class NormalizationSpec(val focalPx: Double, val distanceMm: Double, val si
                 )
             }
             return NormalizationSpec(fields.double("focal_px"), fields.double("distance_mm"), fields.int("size"))
+        }
+    }
+}
+
+/**
+ * The face geometry of normalization (Python: `face.FaceModel`, the manifest's `face_model`).
+ *
+ * @property landmarks the six landmark names (those of [SixLandmarks.NAMES], each once), in [pointsMm]'s row order.
+ * @property pointsMm the 3-D face model in mm (head coordinates: x right, y down, z towards the back of the head),
+ *   centred on the face centre, so that a head pose's translation is the face centre (pgz-export checks that).
+ * @property boxFaceWidthMm width of a face-detector box around an adult face, to guess a face's distance from its box.
+ */
+data class FaceModel(val landmarks: List<String>, val pointsMm: List<Vec3>, val boxFaceWidthMm: Double) {
+    init {
+        if (landmarks.size != 6 || landmarks.toSet() != SixLandmarks.NAMES) {
+            val names = SixLandmarks.NAMES.sorted()
+            throw ConfigException("face_model.landmarks must name each of $names once, got $landmarks")
+        }
+        if (pointsMm.size != 6 || pointsMm.any { !it.isFinite() }) {
+            throw ConfigException("face_model.points_mm must be 6 rows of 3 finite numbers (mm), got $pointsMm")
+        }
+        if (!boxFaceWidthMm.isFinite() || boxFaceWidthMm <= 0) {
+            throw ConfigException("face_model.box_face_width_mm must be a positive finite number, got $boxFaceWidthMm")
+        }
+    }
+
+    internal companion object {
+        val KEYS = setOf("landmarks", "points_mm", "box_face_width_mm")
+
+        fun parse(fields: JsonFields): FaceModel {
+            val keys = fields.toMap().keys
+            if (keys != KEYS) throw ManifestException("face_model keys must be ${KEYS.sorted()}, got ${keys.sorted()}")
+            val rows = fields.doubleRows("points_mm")
+            if (rows.any { it.size != 3 }) {
+                throw ManifestException("face_model.points_mm must be 6 rows of 3 finite numbers (mm), got $rows")
+            }
+            return FaceModel(
+                fields.strings("landmarks"),
+                rows.map { Vec3(it[0], it[1], it[2]) },
+                fields.double("box_face_width_mm"),
+            )
         }
     }
 }
@@ -108,6 +150,7 @@ class Manifest private constructor(
     val input: TensorSpec,
     val output: TensorSpec,
     val normalization: NormalizationSpec,
+    val faceModel: FaceModel,
     val preserverName: String?,
     val blackbox: String?,
     val anchorSha256: String?,
@@ -155,6 +198,13 @@ class Manifest private constructor(
                 throw ManifestException("unsupported manifest schema \"$schema\"; this version reads \"$SCHEMA\"")
             }
             val fields = JsonFields(document, "") { ManifestException("malformed manifest: $it") }
+            if (document["face_model"] == null) {
+                val name = document["name"]
+                throw ManifestException(
+                    "the manifest of \"$name\" has no face_model (the face geometry of " +
+                        "normalization): an older pgz-export made it; export the model again with this release's pgz-export",
+                )
+            }
             val manifest = try {
                 val preserver = fields.optObj("preserver")
                 Manifest(
@@ -165,6 +215,7 @@ class Manifest private constructor(
                     input = TensorSpec.parse(fields.obj("input")),
                     output = TensorSpec.parse(fields.obj("output")),
                     normalization = NormalizationSpec.parse(fields.obj("normalization")),
+                    faceModel = FaceModel.parse(fields.obj("face_model")),
                     preserverName = preserver?.optString("name"),
                     blackbox = preserver?.optString("blackbox"),
                     anchorSha256 = preserver?.optString("anchor_sha256"),

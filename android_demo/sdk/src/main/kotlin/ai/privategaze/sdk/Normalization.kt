@@ -2,7 +2,8 @@
  * Data normalization (Zhang, Sugano and Bulling, ETRA 2018, as ETH-XGaze implements it), ported from
  * sdk_python/privategaze/geometry.py and face.py: a virtual camera looks straight at the face centre from the
  * manifest's distance, with its x-axis along the head's; the frame is warped by K_norm S R_n K^-1 and the remote
- * gaze is rotated back by R_n^T. The virtual camera (focal, distance, size) always comes from the manifest.
+ * gaze is rotated back by R_n^T. The virtual camera (focal, distance, size) and the face model always come from the
+ * manifest.
  */
 package ai.privategaze.sdk
 
@@ -91,9 +92,6 @@ class Normalization internal constructor(
 
 /** Builds [Normalization]s for the manifest's virtual camera (Python: `geometry.normalize_from_*`, `face`). */
 object Normalizer {
-    /** Width of a face-detector box around an adult face, to guess its distance (Python: `face.BOX_FACE_WIDTH_MM`). */
-    const val BOX_FACE_WIDTH_MM = 145.0
-
     /**
      * The normalization of a face with head pose [headRotation] (head -> camera) centred at [faceCenterMm].
      *
@@ -128,32 +126,28 @@ object Normalizer {
     }
 
     /**
-     * The normalization of a face from its six landmarks: head pose by PnP against [FaceModel.SIX_POINT], then
-     * [fromPose] at ETH-XGaze's face centre.
+     * The normalization of a face from its six landmarks: head pose by PnP against the manifest's [faceModel] (its
+     * points matched to the landmarks by name), then [fromPose] at ETH-XGaze's face centre.
      */
     fun fromLandmarks(
         landmarks: SixLandmarks,
         camera: CameraIntrinsics,
         spec: NormalizationSpec,
+        faceModel: FaceModel,
         distortion: DoubleArray? = null,
     ): Normalization {
-        val model = FaceModel.SIX_POINT
-        val pose = HeadPoseSolver.estimate(landmarks.points, model, camera, distortion)
-        val center = pose.rotation * FaceModel.center(model) + pose.translation
-        return fromPose(camera, pose.rotation, center, spec)
+        val points = landmarks.inOrderOf(faceModel.landmarks)
+        val pose = HeadPoseSolver.estimate(points, faceModel.pointsMm, camera, distortion)
+        // The model is centred on the face centre (Python: `face.FaceModel`), so the pose's translation is that centre.
+        return fromPose(camera, pose.rotation, pose.translation, spec)
     }
 
     /**
      * The normalization of a face known only by its box (x0, y0, x1, y1): the head is assumed to face the camera,
-     * its centre is the box centre, and its distance comes from the box width and [faceWidthMm]. Expect a few
-     * degrees more error than [fromLandmarks] when the head turns.
+     * its centre is the box centre, and its distance comes from the box width and [faceWidthMm] (the manifest's
+     * [FaceModel.boxFaceWidthMm]). Expect a few degrees more error than [fromLandmarks] when the head turns.
      */
-    fun fromBox(
-        box: FaceBox,
-        camera: CameraIntrinsics,
-        spec: NormalizationSpec,
-        faceWidthMm: Double = BOX_FACE_WIDTH_MM,
-    ): Normalization {
+    fun fromBox(box: FaceBox, camera: CameraIntrinsics, spec: NormalizationSpec, faceWidthMm: Double): Normalization {
         if (!faceWidthMm.isFinite() || faceWidthMm <= 0) {
             throw GeometryException("face_width_mm must be a positive number, got $faceWidthMm")
         }

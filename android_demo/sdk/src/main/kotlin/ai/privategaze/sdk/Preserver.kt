@@ -69,7 +69,8 @@ class Preserver internal constructor(
         camera: CameraIntrinsics = CameraIntrinsics.default(frame.width, frame.height),
         distortion: DoubleArray? = null,
     ): NormalizedFace {
-        val normalization = Normalizer.fromLandmarks(landmarks, camera, manifest.normalization, distortion)
+        val normalization =
+            Normalizer.fromLandmarks(landmarks, camera, manifest.normalization, manifest.faceModel, distortion)
         return NormalizedFace(ImageWarp.normalizedFace(frame, normalization), normalization, "landmarks", camera.source)
     }
 
@@ -79,7 +80,7 @@ class Preserver internal constructor(
         box: FaceBox,
         camera: CameraIntrinsics = CameraIntrinsics.default(frame.width, frame.height),
     ): NormalizedFace {
-        val normalization = Normalizer.fromBox(box, camera, manifest.normalization)
+        val normalization = Normalizer.fromBox(box, camera, manifest.normalization, manifest.faceModel.boxFaceWidthMm)
         return NormalizedFace(ImageWarp.normalizedFace(frame, normalization), normalization, "box", camera.source)
     }
 

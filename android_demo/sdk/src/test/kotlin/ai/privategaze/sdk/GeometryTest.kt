@@ -1,7 +1,7 @@
 /*
- * The normalization geometry against the Python SDK's own results (golden geometry.json): the face model, angle
- * conversions, head pose by PnP (with and without lens distortion), the normalization from landmarks and from a
- * box, and the gaze rotated back to the camera.
+ * The normalization geometry against the Python SDK's own results (golden geometry.json), with the face model of the
+ * exporter's manifest (golden sidecar): angle conversions, head pose by PnP (with and without lens distortion), the
+ * normalization from landmarks and from a box, and the gaze rotated back to the camera.
  */
 package ai.privategaze.sdk
 
@@ -14,13 +14,33 @@ class GeometryTest {
         NormalizationSpec(it["focal_px"] as Double, it["distance_mm"] as Double, (it["size"] as Double).toInt())
     }
 
+    private val faceModel = Golden.manifest.faceModel
+
     @Test
-    fun faceModelIsThePythonSdks() {
-        val python = (golden["face_model_mpiigaze"] as List<*>).map { it.vec3() }
-        assertEquals(python, FaceModel.MPIIGAZE)
-        val centred = (golden["face_model_6pt"] as List<*>).map { it.vec3() }
-        centred.zip(FaceModel.SIX_POINT).forEach { (expected, actual) -> assertClose(expected, actual, 1e-12, "model") }
-        assertEquals(golden["box_face_width_mm"], Normalizer.BOX_FACE_WIDTH_MM)
+    fun theManifestsFaceModelIsTheOneThePythonCasesUse() {
+        val python = golden["face_model"].obj()
+        assertEquals(python["landmarks"], faceModel.landmarks)
+        assertEquals(python["box_face_width_mm"], faceModel.boxFaceWidthMm)
+        val points = (python["points_mm"] as List<*>).map { it.vec3() }
+        assertEquals(6, faceModel.pointsMm.size)
+        points.zip(faceModel.pointsMm).forEach { (expected, actual) -> assertClose(expected, actual, 0.0, "model") }
+    }
+
+    @Test
+    fun theFaceModelsRowOrderComesFromItsLandmarkNames() {
+        val case = golden["landmark_cases"].objects()[1]
+        val camera = CameraIntrinsics.default((case["width"] as Double).toInt(), (case["height"] as Double).toInt())
+        val landmarks = case["landmarks"].landmarks()
+        val order = listOf(4, 1, 5, 0, 3, 2)
+        val permuted = FaceModel(order.map { faceModel.landmarks[it] }, order.map { faceModel.pointsMm[it] }, faceModel.boxFaceWidthMm)
+        val expected = Normalizer.fromLandmarks(landmarks, camera, spec, faceModel)
+        val actual = Normalizer.fromLandmarks(landmarks, camera, spec, permuted)
+        assertClose(expected.warp, actual.warp, 1e-9, "warp")
+        assertFails<ConfigException>("must name each of") {
+            FaceModel(faceModel.landmarks.dropLast(1) + "nose_tip", faceModel.pointsMm, faceModel.boxFaceWidthMm)
+        }
+        assertFails<ConfigException>("positive finite") { FaceModel(faceModel.landmarks, faceModel.pointsMm, 0.0) }
+        assertFails<GeometryException>("landmarks named") { SixLandmarks(landmarks.points - "mouth_left") }
     }
 
     @Test
@@ -46,7 +66,7 @@ class GeometryTest {
             val camera = case["camera_matrix"]?.let { CameraIntrinsics.of(it.mat3()) } ?: CameraIntrinsics.default(width, height)
             assertClose(case["default_camera_matrix"].mat3(), CameraIntrinsics.default(width, height).matrix, 0.0, "$name K")
             val expected = case["normalization"].obj()
-            val actual = Normalizer.fromLandmarks(SixLandmarks(case["landmarks"].points()), camera, spec)
+            val actual = Normalizer.fromLandmarks(case["landmarks"].landmarks(), camera, spec, faceModel)
             assertClose(expected["head_rotation"].mat3(), actual.headRotation, 1e-6, "$name head rotation")
             assertClose(expected["face_center_mm"].vec3(), actual.faceCenterMm, 1e-6, "$name face centre")
             assertClose(expected["rotation"].mat3(), actual.rotation, 1e-6, "$name R_n")
@@ -70,7 +90,8 @@ class GeometryTest {
     fun headPoseWithLensDistortionMatchesPython() {
         val case = golden["distortion_case"].obj()
         val pose = HeadPoseSolver.estimate(
-            case["landmarks"].points(), FaceModel.SIX_POINT, CameraIntrinsics.of(case["camera_matrix"].mat3()),
+            case["landmarks"].landmarks().inOrderOf(faceModel.landmarks), faceModel.pointsMm,
+            CameraIntrinsics.of(case["camera_matrix"].mat3()),
             case["distortion"].doubles().toDoubleArray(),
         )
         assertClose(case["head_rotation"].mat3(), pose.rotation, 1e-6, "rotation")
@@ -82,7 +103,7 @@ class GeometryTest {
         val case = golden["box_case"].obj()
         val (x0, y0, x1, y1) = case["box"].doubles()
         val camera = CameraIntrinsics.default((case["width"] as Double).toInt(), (case["height"] as Double).toInt())
-        val actual = Normalizer.fromBox(FaceBox(x0, y0, x1, y1), camera, spec)
+        val actual = Normalizer.fromBox(FaceBox(x0, y0, x1, y1), camera, spec, faceModel.boxFaceWidthMm)
         val expected = case["normalization"].obj()
         assertClose(expected["warp"].mat3(), actual.warp, 1e-9, "warp")
         assertClose(expected["face_center_mm"].vec3(), actual.faceCenterMm, 1e-9, "face centre")
@@ -91,9 +112,9 @@ class GeometryTest {
     @Test
     fun degenerateInputsAreGeometryErrors() {
         val camera = CameraIntrinsics.default(640, 480)
-        val coincident = SixLandmarks(List(6) { Point2(100.0, 200.0) }) // Python refuses these too
-        assertFails<GeometryException>("degenerate") { Normalizer.fromLandmarks(coincident, camera, spec) }
-        assertFails<GeometryException>("six finite landmarks") { SixLandmarks(listOf(Point2(0.0, 0.0))) }
+        val coincident = SixLandmarks(SixLandmarks.NAMES.associateWith { Point2(100.0, 200.0) }) // Python refuses these too
+        assertFails<GeometryException>("degenerate") { Normalizer.fromLandmarks(coincident, camera, spec, faceModel) }
+        assertFails<GeometryException>("six finite landmarks") { SixLandmarks(mapOf("mouth_left" to Point2(0.0, 0.0))) }
         assertFails<GeometryException>("fx, fy > 0") { CameraIntrinsics.of(Mat3.diagonal(-1.0, 1.0, 1.0)) }
         assertFails<GeometryException>("in front of the camera") {
             Normalizer.fromPose(camera, Mat3.IDENTITY, Vec3(0.0, 0.0, -600.0), spec)

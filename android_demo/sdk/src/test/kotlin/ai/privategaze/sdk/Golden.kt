@@ -19,6 +19,9 @@ internal object Golden {
     fun json(name: String): Map<String, Any?> = Json.parse(text(name)) as Map<String, Any?>
 
     val geometry: Map<String, Any?> by lazy { json("geometry.json") }
+
+    /** The exporter's manifest (golden sidecar): the face model the geometry cases are normalized with. */
+    val manifest: Manifest by lazy { Manifest.parse(text("embedded.tflite.json")) }
 }
 
 @Suppress("UNCHECKED_CAST")
@@ -36,6 +39,10 @@ internal fun Any?.mat3(): Mat3 = Mat3.of(this as List<List<Double>>)
 internal fun Any?.vec3(): Vec3 = doubles().let { Vec3(it[0], it[1], it[2]) }
 
 internal fun Any?.points(): List<Point2> = (this as List<*>).map { it.doubles().let { p -> Point2(p[0], p[1]) } }
+
+/** Golden landmarks (rows in the order of the face model's landmarks) named as the face model names them. */
+internal fun Any?.landmarks(model: FaceModel = Golden.manifest.faceModel): SixLandmarks =
+    SixLandmarks(model.landmarks.zip(points()).toMap())
 
 internal fun Any?.rgb(width: Int, height: Int): RgbImage =
     RgbImage(width, height, Base64.getDecoder().decode(this as String))

@@ -39,7 +39,8 @@ class ImageWarpTest {
         val spec = Golden.geometry["spec"].obj().let {
             NormalizationSpec(it["focal_px"] as Double, it["distance_mm"] as Double, (it["size"] as Double).toInt())
         }
-        val normalization = Normalizer.fromLandmarks(SixLandmarks(case["landmarks"].points()), CameraIntrinsics.default(width, height), spec)
+        val camera = CameraIntrinsics.default(width, height)
+        val normalization = Normalizer.fromLandmarks(case["landmarks"].landmarks(), camera, spec, Golden.manifest.faceModel)
         val face = ImageWarp.normalizedFace(frame, normalization)
         val python = case["face_rgb_base64"].rgb(face.width, face.height)
         val worst = (0 until face.width * face.height * 3).maxOf { i ->

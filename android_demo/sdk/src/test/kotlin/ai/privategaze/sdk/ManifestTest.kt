@@ -33,6 +33,40 @@ class ManifestTest {
         assertEquals("blackbox-small_cnn", manifest.blackbox)
         assertEquals(64, manifest.anchorSha256!!.length)
         assertEquals(model.size.toDouble(), manifest.document["size_bytes"])
+        assertEquals(SixLandmarks.NAMES, manifest.faceModel.landmarks.toSet())
+        assertEquals(6, manifest.faceModel.pointsMm.size)
+        assertTrue(manifest.faceModel.boxFaceWidthMm > 0)
+    }
+
+    @Test
+    fun aManifestWithoutAFaceModelIsRefusedWithTheFix() {
+        @Suppress("UNCHECKED_CAST")
+        val older = (Json.parse(sidecar) as Map<String, Any?>) - "face_model"
+        val error = assertFails<ManifestException>("has no face_model") { Manifest.parse(Json.write(older)) }
+        assertTrue(error.message!!.contains("export the model again with this release's pgz-export"))
+    }
+
+    @Test
+    fun malformedFaceModelsAreRefused() {
+        @Suppress("UNCHECKED_CAST")
+        val document = Json.parse(sidecar) as Map<String, Any?>
+        val faceModel = document["face_model"].obj()
+        fun with(change: Map<String, Any?>) = Json.write(document + ("face_model" to faceModel + change))
+        val rows = faceModel["points_mm"] as List<*>
+        val names = faceModel["landmarks"] as List<*>
+        assertFails<ManifestException>("must name each of") { Manifest.parse(with(mapOf("landmarks" to names.drop(1)))) }
+        assertFails<ManifestException>("must name each of") { Manifest.parse(with(mapOf("landmarks" to names.drop(1) + names[1]))) }
+        assertFails<ManifestException>("must hold strings") { Manifest.parse(with(mapOf("landmarks" to listOf(1.0)))) }
+        assertFails<ManifestException>("6 rows of 3") { Manifest.parse(with(mapOf("points_mm" to rows.drop(1)))) }
+        assertFails<ManifestException>("6 rows of 3") { Manifest.parse(with(mapOf("points_mm" to rows.map { listOf(0.0, 0.0) }))) }
+        assertFails<ManifestException>("lists of numbers") { Manifest.parse(with(mapOf("points_mm" to listOf("a")))) }
+        assertFails<ManifestException>("box_face_width_mm must be a positive") {
+            Manifest.parse(with(mapOf("box_face_width_mm" to -1.0)))
+        }
+        assertFails<ManifestException>("face_model keys must be") { Manifest.parse(with(mapOf("units" to "cm"))) }
+        assertFails<ManifestException>("face_model must be an object") {
+            Manifest.parse(Json.write(document + ("face_model" to listOf(1.0))))
+        }
     }
 
     @Test

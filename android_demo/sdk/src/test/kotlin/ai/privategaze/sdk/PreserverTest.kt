@@ -33,7 +33,7 @@ class PreserverTest {
         val width = (case["width"] as Double).toInt()
         val height = (case["height"] as Double).toInt()
         val preserver = Preserver(manifest, InvertingEngine(manifest.input.shape))
-        val face = preserver.obfuscateFrame(case["frame_rgb_base64"].rgb(width, height), SixLandmarks(case["landmarks"].points()), timestampMs = 7)
+        val face = preserver.obfuscateFrame(case["frame_rgb_base64"].rgb(width, height), case["landmarks"].landmarks(), timestampMs = 7)
         assertEquals(32, face.size)
         assertEquals(manifest.name, face.model)
         assertEquals("blackbox-small_cnn", face.blackbox)
@@ -41,7 +41,7 @@ class PreserverTest {
         assertEquals("default", face.intrinsics)
         assertEquals(7L, face.timestampMs)
         assertNotNull(face.normalization)
-        val normalized = preserver.normalize(case["frame_rgb_base64"].rgb(width, height), SixLandmarks(case["landmarks"].points()))
+        val normalized = preserver.normalize(case["frame_rgb_base64"].rgb(width, height), case["landmarks"].landmarks())
         val inverted = normalized.image.toByteArray().map { (255 - (it.toInt() and 0xff)).toByte() }.toByteArray()
         assertArrayEquals(inverted, face.image.toByteArray())
     }
