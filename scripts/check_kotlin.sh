@@ -16,6 +16,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 KOTLIN_VERSION=2.4.20 # the npm package's version; the JVM compiler inside it is the same release
 CACHE="${PRIVATEGAZE_CACHE:-$HOME/.cache/privategaze}"
 MIN_KOTLIN=1.6 # fun interfaces, sumOf, lowercase
+# The language and API level Gradle builds the SDK with (libs.versions.toml: kotlin = "2.1.0"), so a newer kotlinc
+# here does not accept code that the app's compiler would refuse.
+KOTLIN_LEVEL=2.1
 SDK=android_demo/sdk
 OUT="${CHECK_KOTLIN_OUT:-$SDK/build/check-kotlin}"
 
@@ -75,6 +78,8 @@ if grep -l '^import android\.' "${main_sources[@]}"; then
 fi
 
 echo "kotlinc: $kotlinc ($("$kotlinc" -version 2>&1 | sed -n 's/^info: //p' | head -n 1))"
+level=(-language-version "$KOTLIN_LEVEL" -api-version "$KOTLIN_LEVEL" -Xsuppress-version-warnings) # 2.1 is deliberate
+echo "language and API version: $KOTLIN_LEVEL (as Gradle's Kotlin)"
 echo "main sources (${#main_sources[@]}): ${main_sources[*]##*/}"
 rm -rf "$OUT"
 mkdir -p "$OUT"
@@ -83,7 +88,7 @@ if [ -f "$JUNIT" ] && [ -f "$HAMCREST" ]; then
   echo "test sources (${#test_sources[@]}): ${test_sources[*]##*/}"
   echo "junit: $JUNIT"
   # One compilation: the tests share the module of the code they test (Kotlin's `internal`), as in Gradle.
-  "$kotlinc" -cp "$JUNIT" -d "$OUT/classes" "${main_sources[@]}" "${test_sources[@]}"
+  "$kotlinc" "${level[@]}" -cp "$JUNIT" -d "$OUT/classes" "${main_sources[@]}" "${test_sources[@]}"
   echo "compiled $((${#main_sources[@]} + ${#test_sources[@]})) files in $((SECONDS - start)) s"
   mapfile -t test_classes < <(cd "$OUT/classes" && find . -name '*Test.class' ! -name '*$*' | sed 's|^\./||; s|\.class$||; s|/|.|g' | sort)
   # PRIVATEGAZE_MODEL=<name>.tflite also verifies a real export against its sidecar (ManifestTest).
@@ -91,6 +96,6 @@ if [ -f "$JUNIT" ] && [ -f "$HAMCREST" ]; then
     org.junit.runner.JUnitCore "${test_classes[@]}"
 else
   echo "no JUnit 4 jar at $JUNIT (set JUNIT_JAR and HAMCREST_JAR, or run $0 --install as root): compiling main only"
-  "$kotlinc" -d "$OUT/classes" "${main_sources[@]}"
+  "$kotlinc" "${level[@]}" -d "$OUT/classes" "${main_sources[@]}"
   echo "compiled ${#main_sources[@]} files in $((SECONDS - start)) s; JUnit tests not run"
 fi

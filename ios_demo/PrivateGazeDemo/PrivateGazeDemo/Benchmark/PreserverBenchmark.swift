@@ -10,6 +10,8 @@
 // Deployment target iOS/iPadOS 16 or later (ContinuousClock, MLComputeUnits.cpuAndNeuralEngine, the async
 // MLModel.compileModel(at:)). The packages pgz-export writes need iOS 17 (their minimum deployment target): on iOS 16
 // they fail to load and are listed under "skipped" with Core ML's reason. The procedure is in ios_demo/BENCHMARK.md.
+// Builds with Xcode 15.0 or later; the per-operation placement counts (`compute_plan`, MLComputePlan of the iOS 17.4
+// SDK) are compiled in only by Xcode 15.3 (Swift 5.10) or later, and are null in an app built with an older Xcode.
 
 import CoreML
 import CoreVideo
@@ -400,8 +402,10 @@ enum LatencyStatistics {
     }
 }
 
+#if compiler(>=5.10)  // MLComputePlan is in the iOS 17.4 SDK: Xcode 15.3 (Swift 5.10) or later
 /// How many of the program's operations Core ML prefers to run on each compute device: the placement Xcode's
 /// performance report shows per operation, counted (MLComputePlan, iOS 17.4). Nil for a model that is no ML program.
+/// Built only by Xcode 15.3 or later; with Xcode 15.0 to 15.2 the app builds without it and `compute_plan` is null.
 @available(iOS 17.4, *)
 enum ComputePlanSummary {
     static func counts(compiledURL: URL, configuration: MLModelConfiguration) async -> [String: Int]? {
@@ -422,6 +426,7 @@ enum ComputePlanSummary {
         return counts
     }
 }
+#endif
 
 /// What a run leaves: the result file in Documents, and its records and skips for the screen.
 struct BenchmarkOutcome {
@@ -517,10 +522,7 @@ final class PreserverBenchmark {
         let timing = try await onQueue {
             try Self.time(mlModel, input: input, outputName: manifest.outputName, budget: budget, footprint: footprint)
         }
-        var plan: Any = NSNull()
-        if #available(iOS 17.4, *) {
-            plan = orNull(await ComputePlanSummary.counts(compiledURL: compiledURL, configuration: settings))
-        }
+        let plan = await Self.computePlan(compiledURL: compiledURL, configuration: settings)
         let runtime: [String: Any] = [
             "name": "coreml",
             "version": Self.coreMLVersion,
@@ -590,6 +592,17 @@ final class PreserverBenchmark {
         }
         footprint.sample()
         return Timing(firstMs: firstMs, warmup: warmup, timesMs: timesMs, footprint: footprint)
+    }
+
+    /// The record's `compute_plan`: `ComputePlanSummary`'s counts on iOS 17.4 or later when the app was built with
+    /// Xcode 15.3 or later (the iOS 17.4 SDK), null otherwise.
+    private static func computePlan(compiledURL: URL, configuration: MLModelConfiguration) async -> Any {
+        #if compiler(>=5.10)
+        if #available(iOS 17.4, *) {
+            return orNull(await ComputePlanSummary.counts(compiledURL: compiledURL, configuration: configuration))
+        }
+        #endif
+        return NSNull()
     }
 
     /// The .mlmodelc to load: the bundled one, or one compiled now from a Documents .mlpackage (a temporary copy).

@@ -15,6 +15,8 @@ final class CameraFeed: NSObject, AVCaptureVideoDataOutputSampleBufferDelegate, 
     private let lock = NSLock()
     private var handler: FrameHandler?
     private var configured = false
+    /// Bumped by every `stop` (under `lock`): a start whose token was taken before a stop does nothing.
+    private var generation = 0
 
     static func requestAccess() async -> Bool {
         switch AVCaptureDevice.authorizationStatus(for: .video) {
@@ -24,12 +26,30 @@ final class CameraFeed: NSObject, AVCaptureVideoDataOutputSampleBufferDelegate, 
         }
     }
 
+    /// What to pass to `start`, taken where the start is decided (on the main actor): a `stop()` after it makes that
+    /// start do nothing, however late its work reaches the camera queue.
+    func startToken() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return generation
+    }
+
     /// Start delivering frames to `handler` on the camera's serial queue; frames that arrive while the handler is
     /// still busy are dropped by the output (`alwaysDiscardsLateVideoFrames`), so the newest frame is always next.
+    /// Does nothing when `stop()` was called after `token` was taken (`startToken()`).
+    ///
+    /// Blocking: it waits on the camera queue (`queue.sync`) for the session to be configured and running, which
+    /// takes a noticeable time. Never call it on the main thread (the UI would freeze); `LiveGazeModel` calls it from
+    /// a detached task. Nor on the camera queue itself, in a frame handler: `queue.sync` there would deadlock.
     ///
     /// - Throws: `CameraError` when there is no front camera or the session cannot use it.
-    func start(_ handler: @escaping FrameHandler) throws {
+    func start(token: Int, _ handler: @escaping FrameHandler) throws {
+        dispatchPrecondition(condition: .notOnQueue(queue))
         lock.lock()
+        guard token == generation else {  // checked and set under one lock: a stop() cannot fall in between
+            lock.unlock()
+            return
+        }
         self.handler = handler
         lock.unlock()
         try queue.sync {
@@ -37,13 +57,22 @@ final class CameraFeed: NSObject, AVCaptureVideoDataOutputSampleBufferDelegate, 
                 try configure()
                 configured = true
             }
-            if !session.isRunning { session.startRunning() }  // blocking: never on the main thread
+            // A stop() since has queued its work before this block, so the session must stay stopped.
+            if isCurrent(token) && !session.isRunning { session.startRunning() }  // blocking: never on the main thread
         }
     }
 
+    private func isCurrent(_ token: Int) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return token == generation
+    }
+
+    /// Stop the frames and the session; returns at once (the session stops on the camera queue).
     func stop() {
         lock.lock()
         handler = nil
+        generation += 1
         lock.unlock()
         queue.async { [session] in
             if session.isRunning { session.stopRunning() }

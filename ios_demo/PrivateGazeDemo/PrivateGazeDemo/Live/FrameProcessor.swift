@@ -33,6 +33,9 @@ final class FrameProcessor: @unchecked Sendable {
     private var preserver: Preserver?
     private var client: GazeClient?
     private var requestInFlight = false
+    /// Bumped by every `configure` (a restart, or a stop with nils): the answer to a request sent under an earlier
+    /// configuration is dropped, and that request no longer holds back the new configuration's first one.
+    private var generation = 0
     private var onFrame: ((FrameResult) -> Void)?
     private var onGaze: ((Result<GazeUpdate, Error>) -> Void)?
 
@@ -48,6 +51,8 @@ final class FrameProcessor: @unchecked Sendable {
         self.client = client
         self.onFrame = onFrame
         self.onGaze = onGaze
+        generation += 1
+        requestInFlight = false
     }
 
     /// Detect, normalize and obfuscate one frame; send the obfuscated face unless a request is still out.
@@ -88,11 +93,12 @@ final class FrameProcessor: @unchecked Sendable {
     /// the newest face next rather than a queue of old ones.
     private func send(_ face: ObfuscatedFace, with client: GazeClient, frameSize: CGSize) {
         lock.lock()
-        guard !requestInFlight, let onGaze else {
+        guard !requestInFlight, onGaze != nil else {
             lock.unlock()
             return
         }
         requestInFlight = true
+        let issued = generation
         lock.unlock()
         Task.detached { [weak self] in
             let outcome: Result<GazeUpdate, Error>
@@ -103,15 +109,20 @@ final class FrameProcessor: @unchecked Sendable {
             } catch {
                 outcome = .failure(error)
             }
-            self?.finishRequest()
-            onGaze(outcome)
+            self?.finishRequest(issued, with: outcome)
         }
     }
 
-    private func finishRequest() {
+    /// Ends the request sent under configuration `issued` and hands its outcome to the current `onGaze`, unless the
+    /// processor was reconfigured or stopped meanwhile: then the outcome is dropped. Delivered under the lock, so that
+    /// once `configure` returns no outcome of an earlier configuration can still arrive (`onGaze` only hops to the
+    /// main actor; it does not call back into the processor).
+    private func finishRequest(_ issued: Int, with outcome: Result<GazeUpdate, Error>) {
         lock.lock()
+        defer { lock.unlock() }
+        guard issued == generation else { return }
         requestInFlight = false
-        lock.unlock()
+        onGaze?(outcome)
     }
 
     /// The face centre and a point `arrowLengthMm` along the camera-frame gaze, projected with the intrinsics the

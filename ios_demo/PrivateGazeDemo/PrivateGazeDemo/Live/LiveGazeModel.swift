@@ -15,13 +15,23 @@ final class LiveGazeModel: ObservableObject {
 
     private let camera = CameraFeed()
     private let processor = FrameProcessor()
+    /// Bumped by every start: a start that finds a newer one under way leaves the camera and the status to it.
+    private var generation = 0
 
     /// Start (or restart) the session with `configuration`; returns once the camera runs or a problem is shown.
+    ///
+    /// The view runs this in `.task(id:)`: a change of settings cancels it and starts another, leaving the screen
+    /// cancels it. The task is checked after every suspension, so a cancelled start neither publishes a stale status
+    /// nor leaves the camera running for a screen that is gone.
     func start(_ configuration: LiveConfiguration) async {
+        generation += 1
+        let mine = generation
         stop()
         gaze = nil
         serviceProblem = nil
-        guard await CameraFeed.requestAccess() else {
+        let allowed = await CameraFeed.requestAccess()
+        guard !Task.isCancelled else { return }
+        guard allowed else {
             status = "Camera access is off: allow it in Settings > Privacy & Security > Camera."
             return
         }
@@ -35,6 +45,8 @@ final class LiveGazeModel: ObservableObject {
             let preserver = try await Preserver.load(
                 contentsOf: chosen.url, sidecar: chosen.sidecarURL, computeUnits: configuration.units
             )
+            // Checked before anything is configured or the camera starts (nothing below suspends until then).
+            guard !Task.isCancelled else { return }
             let client = try configuration.makeClient()
             modelName = preserver.manifest.name
             processor.configure(
@@ -44,13 +56,21 @@ final class LiveGazeModel: ObservableObject {
                 onGaze: { [weak self] outcome in Task { @MainActor in self?.show(outcome) } }
             )
             let camera = self.camera, processor = self.processor
+            let token = camera.startToken()  // a stop() from here on (a newer start, the view leaving) cancels the start
             try await Task.detached {  // startRunning blocks until the camera runs: off the main thread
-                try camera.start { buffer, timestampMs in processor.process(buffer, timestampMs: timestampMs) }
+                try camera.start(token: token) { buffer, timestampMs in
+                    processor.process(buffer, timestampMs: timestampMs)
+                }
             }.value
+            guard !Task.isCancelled else {  // cancelled while the camera started: it must not keep running
+                if generation == mine { stop() }  // else a newer start has stopped it (the token) and owns it now
+                return
+            }
             status = client == nil
                 ? "No gaze API set (Settings): faces are obfuscated on the phone, nothing is sent."
                 : "Sending obfuscated faces to \(configuration.endpoint)"
         } catch {
+            guard !Task.isCancelled, generation == mine else { return }  // a newer start's status is not overwritten
             status = FrameProcessor.describe(error)
         }
     }

@@ -26,7 +26,8 @@ public final class Preserver: @unchecked Sendable {
     }
 
     public let manifest: Manifest
-    /// The model that was loaded (a compiled .mlmodelc).
+    /// The model that was loaded (a compiled .mlmodelc): the app's own, or for an `.mlpackage` the copy compiled on
+    /// the device and kept in the Caches folder (see `compiledPackage`).
     public let compiledModelURL: URL
     private let model: MLModel
     private let inputCodec: TensorCodec?
@@ -40,7 +41,8 @@ public final class Preserver: @unchecked Sendable {
         FaceNormalizer(spec: manifest.normalization, faceModel: manifest.faceModel)
     }
 
-    /// Load an exported preserver: an `.mlmodelc` Xcode compiled into the app, or an `.mlpackage` (compiled here).
+    /// Load an exported preserver: an `.mlmodelc` Xcode compiled into the app, or an `.mlpackage` (compiled here once
+    /// per package content, and kept: loading it again compiles nothing and leaves no temporary copy behind).
     ///
     /// - Parameters:
     ///   - sidecar: pgz-export's `<artefact>.json`; by default `<package>.mlpackage.json` beside `url`.
@@ -60,7 +62,9 @@ public final class Preserver: @unchecked Sendable {
         }
         let compiled: URL
         do {
-            compiled = url.pathExtension == "mlpackage" ? try await MLModel.compileModel(at: url) : url
+            compiled = url.pathExtension == "mlpackage" ? try await compiledPackage(url) : url
+        } catch let error as PrivateGazeError {
+            throw error
         } catch {
             throw PrivateGazeError.modelFile("Core ML cannot compile \(url.lastPathComponent): \(error.localizedDescription)")
         }
@@ -70,6 +74,7 @@ public final class Preserver: @unchecked Sendable {
         do {
             model = try await MLModel.load(contentsOf: compiled, configuration: configuration)
         } catch {
+            if compiled != url { try? FileManager.default.removeItem(at: compiled) }  // a bad cached copy: compile anew
             throw PrivateGazeError.modelFile(
                 "Core ML cannot load \(url.lastPathComponent): \(error.localizedDescription) (pgz-export's packages "
                     + "need iOS 17)"
@@ -191,6 +196,35 @@ public final class Preserver: @unchecked Sendable {
         let directory = url.deletingLastPathComponent()
         let stem = url.deletingPathExtension().lastPathComponent
         return directory.appendingPathComponent("\(stem).mlpackage.json")
+    }
+
+    /// The `.mlmodelc` of `package`, compiled once per package content. `MLModel.compileModel(at:)` writes a new copy
+    /// into the temporary folder on every call, and a long session that reloads the preserver would pile them up;
+    /// instead the copy is moved to `Caches/PrivateGazeSDK/CompiledModels/<sha256 of the package>.mlmodelc` and found
+    /// there by the next load of the same package. Caches is not backed up, and the system empties it only while the
+    /// app is not running: a purged copy is compiled again.
+    private static func compiledPackage(_ package: URL) async throws -> URL {
+        #if canImport(CryptoKit)
+        let files = FileManager.default
+        let key = try ArtefactHash.sha256(of: package).sha256
+        let folder = try files.url(for: .cachesDirectory, in: .userDomainMask, appropriateFor: nil, create: true)
+            .appendingPathComponent("PrivateGazeSDK/CompiledModels", isDirectory: true)
+        let cached = folder.appendingPathComponent("\(key).mlmodelc", isDirectory: true)
+        if files.fileExists(atPath: cached.path) { return cached }
+        let temporary = try await MLModel.compileModel(at: package)
+        do {
+            try files.createDirectory(at: folder, withIntermediateDirectories: true)
+            try files.moveItem(at: temporary, to: cached)
+        } catch {
+            // A concurrent load of the same package moved its copy there first (use that one), or the cache cannot
+            // be written (use the temporary copy, as compileModel(at:) alone would).
+            guard files.fileExists(atPath: cached.path) else { return temporary }
+            try? files.removeItem(at: temporary)
+        }
+        return cached
+        #else
+        return try await MLModel.compileModel(at: package)
+        #endif
     }
 
     private static func readSidecar(at url: URL, check: SidecarCheck) throws -> Sidecar? {

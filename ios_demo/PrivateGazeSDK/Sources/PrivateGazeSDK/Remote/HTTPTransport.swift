@@ -35,11 +35,16 @@ public struct HTTPAnswer: Sendable {
 #if canImport(Darwin)
 /// The default transport: an ephemeral URLSession (no cookies, no cache, nothing written to disk), redirects
 /// refused, bodies read as they stream so that their size is bounded.
-public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
+///
+/// Internal, `send` included: the SDK's own transport carries only the requests `GazeClient` built from an
+/// `ObfuscatedFace`, and app code cannot hand it an arbitrary `URLRequest`. (A transport an app passes to
+/// `GazeClient` is the app's own code; what it sends is up to the app.) The whole class is internal because a public
+/// class would have to make `send` public too: it satisfies the public protocol's requirement.
+final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
     private let session: URLSession
 
     /// - Parameter timeoutS: URLSession's idle timeout; `GazeClient` also holds each attempt to it as a whole.
-    public init(timeoutS: Double) {
+    init(timeoutS: Double) {
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = timeoutS
         configuration.timeoutIntervalForResource = max(timeoutS, 1)
@@ -54,7 +59,7 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
         session.invalidateAndCancel()
     }
 
-    public func send(_ request: URLRequest, maxBodyBytes: Int) async throws -> HTTPAnswer {
+    func send(_ request: URLRequest, maxBodyBytes: Int) async throws -> HTTPAnswer {
         let (bytes, response) = try await session.bytes(for: request)
         guard let http = response as? HTTPURLResponse else {
             bytes.task.cancel()

@@ -37,7 +37,9 @@ class FaceView @JvmOverloads constructor(context: Context, attrs: AttributeSet? 
     /** Shows [face] (null clears it) with [gaze] in the normalized frame (null: no arrow). */
     fun show(face: Bitmap?, gaze: PitchYaw?) {
         this.gaze = gaze
-        setImageDrawable(face?.let { BitmapDrawable(resources, it).apply { paint.isFilterBitmap = false } })
+        // Enlarged without smoothing. Set on the drawable itself: `paint` inside an apply block would be easy to
+        // read as this view's arrow paint.
+        setImageDrawable(face?.let { bitmap -> BitmapDrawable(resources, bitmap).also { it.isFilterBitmap = false } })
         invalidate()
     }
 

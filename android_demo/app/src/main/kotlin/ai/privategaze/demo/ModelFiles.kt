@@ -6,7 +6,6 @@
 package ai.privategaze.demo
 
 import ai.privategaze.sdk.ModelArtefact
-import ai.privategaze.sdk.ModelFileException
 import android.content.Context
 import java.io.File
 import java.io.FileNotFoundException
@@ -21,16 +20,17 @@ object ModelFiles {
     /**
      * The first model (or [name]) copied, with its sidecar when the assets have one, to `files/models/`.
      *
-     * @throws ModelFileException the assets hold no model, or not the one named.
+     * @throws FileNotFoundException the assets hold no model, or not the one named. (The SDK's ModelFileException
+     *   cannot be thrown here: its constructor is internal to the SDK.)
      */
     fun install(context: Context, name: String? = null): File {
         val models = available(context)
         val chosen = name ?: models.firstOrNull()
-            ?: throw ModelFileException(
+            ?: throw FileNotFoundException(
                 "no .tflite model in the app's assets/$ASSET_DIR: export one with pgz-export --target tflite and " +
                     "copy it and its .tflite.json in (android_demo/README.md)",
             )
-        if (chosen !in models) throw ModelFileException("no model $chosen in assets/$ASSET_DIR (found $models)")
+        if (chosen !in models) throw FileNotFoundException("no model $chosen in assets/$ASSET_DIR (found $models)")
         val target = File(File(context.filesDir, ASSET_DIR), chosen)
         target.parentFile?.mkdirs()
         copy(context, "$ASSET_DIR/$chosen", target)

@@ -91,8 +91,8 @@ data class HttpJsonConfig(
     }
 }
 
-/** One HTTP request, as the transport sends it. */
-class HttpRequest(val method: String, val url: String, val headers: Map<String, String>, val body: ByteArray)
+/** One HTTP request, as the transport sends it; only the SDK's adapter builds one (from an ObfuscatedFace). */
+class HttpRequest internal constructor(val method: String, val url: String, val headers: Map<String, String>, val body: ByteArray)
 
 /** Builds the request for an obfuscated face and reads the gaze out of the answer. */
 class HttpJsonAdapter(val config: HttpJsonConfig) {

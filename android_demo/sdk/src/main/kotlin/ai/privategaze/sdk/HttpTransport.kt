@@ -1,8 +1,10 @@
 /*
  * The network under the gaze client: one request out, one bounded answer back. The default is the JDK's
  * HttpURLConnection, which Android ships, so the SDK needs no HTTP library and this file runs in JVM unit tests
- * against a real server on 127.0.0.1. Tests swap in a fake transport for fault injection; a transport only ever
- * sees requests an adapter built from an ObfuscatedFace, so it cannot widen what leaves the device.
+ * against a real server on 127.0.0.1. Tests swap in a fake transport for fault injection. Code outside the SDK can
+ * neither build an [HttpRequest] (its constructor is internal) nor use the SDK's [UrlConnectionTransport] (internal):
+ * the requests a transport is handed are the ones an adapter built from an ObfuscatedFace. A transport is the
+ * caller's own code, though: one that sends something else does so by its own doing, not through the SDK.
  */
 package ai.privategaze.sdk
 
@@ -38,7 +40,7 @@ fun interface HttpTransport {
  * [HttpTransport] over [HttpURLConnection]: no redirects (a 3xx cannot move the request to a host whose scheme was
  * not checked), no caches, and the deadline checked between body chunks so a trickled answer is cut off.
  */
-class UrlConnectionTransport : HttpTransport {
+internal class UrlConnectionTransport : HttpTransport {
     override fun send(request: HttpRequest, connectTimeoutMs: Int, deadlineNs: Long, maxBytes: Int): HttpResponse {
         val connection = URL(request.url).openConnection() as HttpURLConnection
         try {

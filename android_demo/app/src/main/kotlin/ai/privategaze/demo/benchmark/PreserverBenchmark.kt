@@ -153,6 +153,9 @@ class PreserverBenchmark(
         } catch (e: Exception) {
             gpu?.close()
             throw SkippedConfiguration("the interpreter could not be created: ${e.message}")
+        } catch (e: LinkageError) { // a native library that does not load: skipped, like any other failure here
+            gpu?.close()
+            throw SkippedConfiguration("the interpreter could not be created: ${describe(e)}")
         }
         val initMs = msSince(initStart)
         try {
@@ -187,15 +190,23 @@ class PreserverBenchmark(
             throw e
         } catch (e: Exception) {
             throw SkippedConfiguration("inference failed: ${e.message}")
+        } catch (e: LinkageError) {
+            throw SkippedConfiguration("inference failed: ${describe(e)}")
         } finally {
             interpreter.close()
             gpu?.close()
         }
     }
 
+    /**
+     * The GPU delegate, or [SkippedConfiguration]. A missing or broken delegate is often an Error rather than an
+     * Exception (NoClassDefFoundError without litert-gpu, UnsatisfiedLinkError when its native library does not
+     * load): LinkageError is caught too, so the GPU configuration is skipped and the XNNPACK records still written.
+     */
     private fun gpuDelegate(): GpuDelegate {
-        val compatibility = CompatibilityList()
+        var compatibility: CompatibilityList? = null
         try {
+            compatibility = CompatibilityList() // inside the try: without litert-gpu this is the line that fails
             if (!compatibility.isDelegateSupportedOnThisDevice) {
                 throw SkippedConfiguration("the GPU delegate does not support this device")
             }
@@ -204,8 +215,10 @@ class PreserverBenchmark(
             throw e
         } catch (e: Exception) {
             throw SkippedConfiguration("the GPU delegate could not be created: ${e.message}")
+        } catch (e: LinkageError) {
+            throw SkippedConfiguration("the GPU delegate could not be created: ${describe(e)}")
         } finally {
-            compatibility.close()
+            compatibility?.close()
         }
     }
 
@@ -282,7 +295,12 @@ class PreserverBenchmark(
             TensorFlowLite.runtimeVersion()
         } catch (e: Exception) {
             JSONObject.NULL
+        } catch (e: LinkageError) { // the native library did not load
+            JSONObject.NULL
         }
+
+        private fun describe(e: Throwable): String =
+            e.message?.let { "${e.javaClass.simpleName}: $it" } ?: e.javaClass.simpleName
 
         private fun directBuffer(bytes: Int): ByteBuffer =
             ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder())

@@ -66,10 +66,15 @@ internal class LiteRtEngine private constructor(
         fun create(bytes: ByteArray, accelerator: Accelerator, threads: Int): LiteRtEngine {
             val model = directBuffer(bytes.size).put(bytes).also { it.rewind() }
             if (accelerator != Accelerator.XNNPACK) {
+                // A missing or broken GPU delegate often shows up as an Error, not an Exception: NoClassDefFoundError
+                // when litert-gpu is not packaged, UnsatisfiedLinkError when its native library does not load. Both
+                // are LinkageErrors, and both must lead to the fallback rather than out of it.
                 val reason = try {
                     return gpuEngine(model, threads)
                 } catch (e: Exception) {
-                    e.message ?: e.javaClass.simpleName
+                    describe(e)
+                } catch (e: LinkageError) {
+                    describe(e)
                 }
                 if (accelerator == Accelerator.GPU) throw ModelFileException("the GPU delegate cannot run this model: $reason")
                 Log.w(TAG, "GPU delegate unavailable ($reason); running the preserver on XNNPACK")
@@ -79,6 +84,8 @@ internal class LiteRtEngine private constructor(
                 LiteRtEngine(Interpreter(model, options), null)
             } catch (e: Exception) {
                 throw ModelFileException("LiteRT cannot load the model: ${e.message}", e)
+            } catch (e: LinkageError) { // LiteRT's native library is missing or does not load on this device
+                throw ModelFileException("LiteRT cannot run on this device: ${describe(e)}", e)
             }
         }
 
@@ -91,7 +98,7 @@ internal class LiteRtEngine private constructor(
                     // Threads for the operations the delegate leaves to the CPU.
                     val options = Interpreter.Options().setNumThreads(threads).addDelegate(delegate)
                     return LiteRtEngine(Interpreter(model, options), delegate)
-                } catch (e: Exception) {
+                } catch (e: Throwable) { // rethrown: create() decides whether to fall back
                     delegate.close()
                     throw e
                 }
@@ -99,6 +106,9 @@ internal class LiteRtEngine private constructor(
                 compatibility.close()
             }
         }
+
+        private fun describe(e: Throwable): String =
+            e.message?.let { "${e.javaClass.simpleName}: $it" } ?: e.javaClass.simpleName
 
         private fun directBuffer(bytes: Int): ByteBuffer = ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder())
     }
