@@ -6,6 +6,7 @@
 #   scripts/check_kotlin.sh             use kotlinc from $KOTLINC, PATH or the cache below; exit 3 if there is none
 #   scripts/check_kotlin.sh --install   first fetch the Kotlin compiler (npm package kotlin-compiler) into the cache,
 #                                       and JUnit 4 (Debian package junit4) when running as root with apt-get
+#   scripts/check_kotlin.sh --install-only   fetch them and stop (CI does this, then tests/test_android_demo.py compiles)
 #
 # PRIVATEGAZE_MODEL=path/to/<name>.tflite also checks a real pgz-export artefact and its sidecar with the Kotlin reader.
 # Without a JUnit jar only the main sources are compiled. Output goes to android_demo/sdk/build/check-kotlin/.
@@ -23,10 +24,12 @@ SDK=android_demo/sdk
 OUT="${CHECK_KOTLIN_OUT:-$SDK/build/check-kotlin}"
 
 install=0
+install_only=0
 case "${1:-}" in
   "") ;;
   --install) install=1 ;;
-  *) echo "usage: $0 [--install]" >&2; exit 2 ;;
+  --install-only) install=1 install_only=1 ;;
+  *) echo "usage: $0 [--install | --install-only]" >&2; exit 2 ;;
 esac
 
 version_of() { "$1" -version 2>&1 | sed -n 's/.*kotlinc-jvm \([0-9][0-9.]*\).*/\1/p' | head -n 1; }
@@ -66,6 +69,10 @@ fi
 if ! kotlinc="$(find_kotlinc)"; then
   echo "no kotlinc >= $MIN_KOTLIN: set KOTLINC, put one on PATH, or run $0 --install" >&2
   exit 3
+fi
+if [ "$install_only" = 1 ]; then
+  echo "kotlinc: $kotlinc; junit: $([ -f "$JUNIT" ] && echo "$JUNIT" || echo "none (main sources only)")"
+  exit 0
 fi
 kotlin_home="$(cd "$(dirname "$(readlink -f "$kotlinc")")/.." && pwd)"
 stdlib="$kotlin_home/lib/kotlin-stdlib.jar"
