@@ -78,7 +78,9 @@ def frame_costs(preserver: Preserver, client: GazeClient, url: str, faces, n_fra
         clock = [time.perf_counter()]
         pixels = load_image(jpeg)
         clock.append(time.perf_counter())
-        normalized = normalize_face(pixels, spec, landmarks=scene.landmarks, camera_matrix=scene.camera_matrix)
+        normalized = normalize_face(
+            pixels, spec, landmarks=scene.landmarks, camera_matrix=scene.camera_matrix, face_model=preserver.face_model
+        )
         clock.append(time.perf_counter())
         obfuscated = preserver.obfuscate(normalized.pixels, normalization=normalized.normalization)
         clock.append(time.perf_counter())

@@ -156,7 +156,9 @@ def run_sdk(job: dict) -> dict:
         clock = [time.perf_counter()]
         pixels = load_image(jpegs[k])
         clock.append(time.perf_counter())
-        face = normalize_face(pixels, spec, landmarks=landmarks[k], camera_matrix=cameras[k])
+        face = normalize_face(
+            pixels, spec, landmarks=landmarks[k], camera_matrix=cameras[k], face_model=preserver.face_model
+        )
         clock.append(time.perf_counter())
         obfuscated = preserver.obfuscate(face.pixels, normalization=face.normalization)
         clock.append(time.perf_counter())

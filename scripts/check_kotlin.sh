@@ -10,16 +10,17 @@
 #
 # PRIVATEGAZE_MODEL=path/to/<name>.tflite also checks a real pgz-export artefact and its sidecar with the Kotlin reader.
 # Without a JUnit jar only the main sources are compiled. Output goes to android_demo/sdk/build/check-kotlin/.
-# Exit status: 0 compiled (and tests passed), 1 a compile error or a failed test, 2 usage, 3 no usable kotlinc.
+# Exit status: 0 compiled (and tests passed; with --install-only: kotlinc is there), 1 a compile error or a failed test,
+# 2 usage, 3 no usable kotlinc, 4 the compiler could not be fetched.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 KOTLIN_VERSION=2.4.20 # the npm package's version; the JVM compiler inside it is the same release
 CACHE="${PRIVATEGAZE_CACHE:-$HOME/.cache/privategaze}"
-MIN_KOTLIN=1.6 # fun interfaces, sumOf, lowercase
 # The language and API level Gradle builds the SDK with (libs.versions.toml: kotlin = "2.1.0"), so a newer kotlinc
 # here does not accept code that the app's compiler would refuse.
 KOTLIN_LEVEL=2.1
+MIN_KOTLIN=$KOTLIN_LEVEL # an older kotlinc refuses -language-version $KOTLIN_LEVEL
 SDK=android_demo/sdk
 OUT="${CHECK_KOTLIN_OUT:-$SDK/build/check-kotlin}"
 
@@ -50,10 +51,14 @@ find_kotlinc() {
 }
 
 if [ "$install" = 1 ] && ! find_kotlinc >/dev/null 2>&1; then
-  command -v npm >/dev/null || { echo "Error: --install needs npm to fetch the kotlin-compiler package" >&2; exit 1; }
+  command -v npm >/dev/null || { echo "Error: --install needs npm to fetch the kotlin-compiler package" >&2; exit 4; }
   mkdir -p "$CACHE"
   work="$(mktemp -d)"
-  (cd "$work" && npm pack --silent "kotlin-compiler@$KOTLIN_VERSION" >/dev/null)
+  trap 'rm -rf "$work"' EXIT
+  if ! (cd "$work" && timeout 300 npm pack --silent --fetch-retries=1 "kotlin-compiler@$KOTLIN_VERSION" >/dev/null); then
+    echo "Error: npm could not fetch kotlin-compiler@$KOTLIN_VERSION" >&2
+    exit 4
+  fi
   tar -xzf "$work"/kotlin-compiler-*.tgz -C "$work"
   rm -rf "$CACHE/kotlin-compiler-$KOTLIN_VERSION"
   mv "$work/package" "$CACHE/kotlin-compiler-$KOTLIN_VERSION"
@@ -63,7 +68,8 @@ fi
 JUNIT="${JUNIT_JAR:-/usr/share/java/junit4.jar}"
 HAMCREST="${HAMCREST_JAR:-/usr/share/java/hamcrest-core.jar}"
 if [ "$install" = 1 ] && [ ! -f "$JUNIT" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq junit4 >/dev/null
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq junit4; } >/dev/null ||
+    echo "warning: junit4 could not be installed; only the main sources will be compiled" >&2
 fi
 
 if ! kotlinc="$(find_kotlinc)"; then
@@ -77,8 +83,8 @@ fi
 kotlin_home="$(cd "$(dirname "$(readlink -f "$kotlinc")")/.." && pwd)"
 stdlib="$kotlin_home/lib/kotlin-stdlib.jar"
 
-mapfile -t main_sources < <(find "$SDK/src/main/kotlin/ai/privategaze/sdk" -maxdepth 1 -name '*.kt' | sort)
-mapfile -t test_sources < <(find "$SDK/src/test/kotlin" -name '*.kt' | sort)
+mapfile -t main_sources < <(find "$SDK/src/main/kotlin/ai/privategaze/sdk" -maxdepth 1 -name '*.kt' | LC_ALL=C sort)
+mapfile -t test_sources < <(find "$SDK/src/test/kotlin" -name '*.kt' | LC_ALL=C sort)
 if grep -l '^import android\.' "${main_sources[@]}"; then
   echo "Error: the files above import android.*; Android glue belongs in $SDK/src/main/kotlin/ai/privategaze/sdk/android/" >&2
   exit 1

@@ -526,5 +526,9 @@ def test_pure_kotlin_sdk_compiles_and_its_unit_tests_pass(tmp_path):
     assert run.returncode == 0, output[-4000:]
     pure = sorted(p.name for p in PURE.glob("*.kt"))
     assert f"main sources ({len(pure)}): {' '.join(pure)}" in run.stdout
-    if "JUnit tests not run" not in run.stdout:
-        assert re.search(r"^OK \(\d+ tests\)$", run.stdout, re.M), output[-4000:]
+    if "JUnit tests not run" in run.stdout:
+        pytest.skip(
+            "the main sources compiled, but no JUnit 4 jar exists, so the JUnit tests did not run "
+            "(apt-get install junit4, or set JUNIT_JAR and HAMCREST_JAR)"
+        )
+    assert re.search(r"^OK \(\d+ tests\)$", run.stdout, re.M), output[-4000:]

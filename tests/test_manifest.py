@@ -129,6 +129,8 @@ def _face_model_dict() -> dict:
         (lambda f: f.update(points_mm=[row[:2] for row in f["points_mm"]]), "6 rows of 3 finite numbers"),
         (lambda f: f["points_mm"][2].__setitem__(1, "x"), "6 rows of 3 finite numbers"),
         (lambda f: f["points_mm"][0].__setitem__(0, None), "6 rows of 3 finite numbers"),
+        (lambda f: f["points_mm"][1].__setitem__(2, "1.5"), "6 rows of 3 finite numbers"),
+        (lambda f: f["points_mm"][3].__setitem__(0, True), "6 rows of 3 finite numbers"),
         (lambda f: f.update(points_mm=[[*row[:2], 1e309] for row in f["points_mm"]]), "6 rows of 3 finite numbers"),
         (lambda f: f.update(points_mm=[[x, y + 5.0, z] for x, y, z in f["points_mm"]]), "centred on the face centre"),
         (lambda f: f.update(box_face_width_mm=0.0), "box_face_width_mm must be a positive"),

@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from privategaze.errors import ConfigError, GeometryError, ImageError, ManifestError, ModelFileError
-from privategaze.face import FaceModel, normalize_face
+from privategaze.face import BOX_FACE_WIDTH_MM, FaceModel, normalize_face
 from privategaze.geometry import (
     FACE_MODEL_6PT,
     angular_error_deg,
@@ -389,6 +389,9 @@ def test_faces_are_normalized_with_the_manifests_face_model(sdk_artefacts, tmp_p
     np.testing.assert_allclose(center, 1.1 * reference.face_center_mm, rtol=1e-6)
     center = larger.normalize(frame, box=box, camera_matrix=camera).normalization.face_center_mm
     np.testing.assert_allclose(center, 2 * boxed.face_center_mm, rtol=1e-12)
+    # An explicit face width wins over the model's.
+    center = larger.normalize(frame, box=box, camera_matrix=camera, face_width_mm=BOX_FACE_WIDTH_MM)
+    np.testing.assert_allclose(center.normalization.face_center_mm, boxed.face_center_mm, rtol=1e-12)
 
     older = edited("older", lambda manifest: manifest.pop("face_model"))
     assert older.manifest.face_model is None and older.face_model == FaceModel()

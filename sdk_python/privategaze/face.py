@@ -72,8 +72,13 @@ class FaceModel:
             raise ConfigError(
                 f"FaceModel.landmarks must name each of {list(FACE_LANDMARKS_6PT)} once, got {self.landmarks!r}"
             )
+        rows = self.points_mm if isinstance(self.points_mm, (list, tuple)) else ()
+        numbers = all(  # numbers only, as the apps' JSON decoders read them: no "45.1", no true
+            isinstance(row, (list, tuple)) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in row)
+            for row in rows
+        )
         try:
-            points = np.array(self.points_mm, dtype=np.float64)
+            points = np.array(rows, dtype=np.float64) if numbers else np.empty(0)
         except (TypeError, ValueError):
             points = np.empty(0)
         if points.shape != (6, 3) or not np.isfinite(points).all():
@@ -113,6 +118,9 @@ class FaceModel:
         if set(data) != names:
             raise ConfigError(f"FaceModel keys must be {sorted(names)}, got {sorted(data)}")
         return cls(**data)
+
+
+SDK_FACE_MODEL = FaceModel()  # the face model of exports made before manifests carried one; validated once
 
 
 @dataclass(frozen=True, eq=False)
@@ -158,7 +166,7 @@ def normalize_face(
     height, width = frame.shape[:2]
     intrinsics = "given" if camera_matrix is not None else "default"
     camera = check_camera_matrix(camera_matrix) if camera_matrix is not None else default_camera_matrix(width, height)
-    face_model = face_model if face_model is not None else FaceModel()
+    face_model = face_model if face_model is not None else SDK_FACE_MODEL
     if landmarks is not None:
         normalization = normalize_from_landmarks(landmarks, camera, spec, face_model.points(), dist_coeffs)
         method = "landmarks"

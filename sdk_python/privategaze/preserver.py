@@ -24,7 +24,7 @@ import numpy as np
 from privategaze.backends import backend_for
 from privategaze.backends.base import read_bytes
 from privategaze.errors import ConfigError, ManifestError, ModelFileError, PreserverError
-from privategaze.face import FaceModel, NormalizedFace, normalize_face
+from privategaze.face import SDK_FACE_MODEL, NormalizedFace, normalize_face
 from privategaze.geometry import Normalization
 from privategaze.image import MAX_PIXELS, load_image, resize_square
 from privategaze.manifest import Manifest, read_sidecar, sidecar_path
@@ -82,7 +82,7 @@ class Preserver:
         if self._sidecar is not None and self._sidecar != self.manifest:
             raise ManifestError(f"the manifest embedded in {self.path} differs from its sidecar: a swapped model?")
         self._check_io()
-        self.face_model = self.manifest.face_model if self.manifest.face_model is not None else FaceModel()
+        self.face_model = self.manifest.face_model if self.manifest.face_model is not None else SDK_FACE_MODEL
         self.max_pixels = max_pixels
         logger.debug("loaded %s with %s", self.path, self._backend.name)
 
