@@ -29,7 +29,8 @@ import pytest
 from test_bench_device_files import KOTLIN_WRITER, kotlin_string_literals
 
 from privategaze.backends.litert import TFLITE_IDENTIFIER, read_embedded_manifest
-from privategaze.face import BOX_FACE_WIDTH_MM, FaceModel
+from privategaze.errors import ConfigError
+from privategaze.face import _CENTRED_WITHIN_MM, BOX_FACE_WIDTH_MM, FaceModel
 from privategaze.geometry import _MPIIGAZE_FACE_MODEL, FACE_LANDMARKS_6PT, FACE_MODEL_6PT, NormalizationSpec
 from privategaze.manifest import KEY as MANIFEST_KEY
 from privategaze.manifest import LAYOUTS, Manifest, TensorSpec, artefact_sha256, read_sidecar, sidecar_path
@@ -287,6 +288,21 @@ def test_kotlin_decodes_the_face_model_under_the_exporters_names(exported):
     assert set(re.findall(r'"(\w+)" to \d+', indices)) == set(sidecar["face_model"]["landmarks"])
     contours = re.search(r"fun fromEyeContours\(.*?\n        }\n", landmarks_kt, re.S)[0]
     assert set(re.findall(r'"(\w+)" to ', contours)) == set(FACE_LANDMARKS_6PT)
+
+
+def test_kotlin_checks_the_face_model_is_centred_as_python():
+    """The SDK takes a head pose's translation as the face centre, so `FaceModel` refuses an off-centre model with
+    Python's tolerance (the manifest does not carry it, so the literal is compared here)."""
+    manifest_kt = source(PURE / "Manifest.kt")
+    face_model = manifest_kt[manifest_kt.index("data class FaceModel") : manifest_kt.index("data class TensorSpec")]
+    tolerance = re.search(r"const val CENTRED_WITHIN_MM = ([0-9.eE+-]+)\n", face_model)
+    assert tolerance and float(tolerance[1]) == _CENTRED_WITHIN_MM
+    assert "if (center.norm > CENTRED_WITHIN_MM) {" in face_model
+    assert "must be centred on the face centre" in face_model
+    off_centre = FaceModel().to_dict()
+    off_centre["points_mm"] = [[x, y + 5.0, z] for x, y, z in off_centre["points_mm"]]  # ManifestTest's model
+    with pytest.raises(ConfigError, match="must be centred on the face centre"):
+        FaceModel.from_dict(off_centre)
 
 
 NUMBER_LITERAL = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.])")

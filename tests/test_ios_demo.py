@@ -33,7 +33,8 @@ from test_android_demo import face_model_literals
 from privategaze import client, geometry, retry
 from privategaze.adapters.http_json import HttpJsonConfig
 from privategaze.adapters.response import MAX_ABS_ANGLE_RAD, ResponseSpec
-from privategaze.face import BOX_FACE_WIDTH_MM, FaceModel
+from privategaze.errors import ConfigError
+from privategaze.face import _CENTRED_WITHIN_MM, BOX_FACE_WIDTH_MM, FaceModel
 from privategaze.manifest import KEY, LAYOUTS, SCHEMA, Manifest, sidecar_path
 
 pytestmark = pytest.mark.export
@@ -211,6 +212,21 @@ def test_exports_carry_the_sdks_face_model(exported):
 def test_swift_names_the_landmarks_as_the_exporter(exported):
     named = block_after(swift(FACE_MODEL_SWIFT), r"public var named: \[String: Point2\]")
     assert set(re.findall(r'"(\w+)": \w+', named)) == set(exported["image"]["face_model"]["landmarks"])
+
+
+def test_swift_checks_the_face_model_is_centred_as_python():
+    """The SDK takes a head pose's translation as the face centre, so `FaceModel.validate()` refuses an off-centre
+    model with Python's tolerance (the manifest does not carry it, so the literal is compared here)."""
+    source = swift(FACE_MODEL_SWIFT)
+    tolerance = re.search(r"^    static let centredWithinMm = ([0-9.eE+-]+)$", source, re.MULTILINE)
+    assert tolerance and float(tolerance[1]) == _CENTRED_WITHIN_MM
+    validate = block_after(source, r"\bfunc validate\(\) throws")
+    assert "guard center.norm <= Self.centredWithinMm else {" in validate
+    assert "must be centred on the face centre" in validate
+    off_centre = FaceModel().to_dict()
+    off_centre["points_mm"] = [[x, y + 5.0, z] for x, y, z in off_centre["points_mm"]]  # ManifestTests' model
+    with pytest.raises(ConfigError, match="must be centred on the face centre"):
+        FaceModel.from_dict(off_centre)
 
 
 def test_no_swift_source_copies_the_face_model():

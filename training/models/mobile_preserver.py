@@ -9,13 +9,13 @@ auxiliary gaze head, same loss), rebuilt for phones:
   degrees after three epochs at 48x48, because its stride-2 stem and thin depthwise blocks lose the few-pixel
   irises.)
 - The full-resolution convolutions stay, although they are thin (3 to 16 channels) and int8 runtimes run such layers
-  far below peak: ONNX Runtime int8 needs 9.8 ms at 224x224 on one core of the 2-core host in this measurement (10.3-15.7
-  ms over the earlier host runs, 13.94 in the committed one). Three variants
-  without them were measured (2026-11-24, untrained latency at 224x224, one ONNX Runtime int8 thread; then the quick
-  preset for the ResNet-18 black box, one run each, not committed; the black box reads this design's obfuscated users' faces at
-  11.33 deg, raw 10.44): a space-to-depth stem (pixel-unshuffle by 2) with a depth-to-space head, 3.4 ms but 12.51
-  deg (with a 3x3 head conv, 12.91); the same stem with a bilinear x2 and one 3x3 conv to RGB at full resolution, 5.8
-  ms but 12.24 deg. All three miss the gaze bar (raw + 1 deg) that this design meets, so speed was not bought with it.
+  far below peak: ONNX Runtime int8 needs 9.8 ms at 224x224 on one core of the 2-core host in this measurement
+  (10.3-15.7 ms over the earlier host runs, 13.94 in the committed one). Three variants without them were measured
+  (2026-11-24, untrained latency at 224x224, one ONNX Runtime int8 thread; then the quick preset for the ResNet-18
+  black box, one run each, not committed; the black box reads this design's obfuscated users' faces at 11.33 deg, raw
+  10.44): a space-to-depth stem (pixel-unshuffle by 2) with a depth-to-space head, 3.4 ms but 12.51 deg (with a 3x3
+  head conv, 12.91); the same stem with a bilinear x2 and one 3x3 conv to RGB at full resolution, 5.8 ms but 12.24
+  deg. All three miss the gaze bar (raw + 1 deg) that this design meets, so speed was not bought with it.
 - The anchor skips are *added* to the generator's running tensor instead of concatenated. The paper's
   concatenation makes every decoder conv also convolve the constant anchor features on every frame, and its
   upsampling convs run at the concatenated width (90% of its 66 GFLOPs); a sum keeps the same information path

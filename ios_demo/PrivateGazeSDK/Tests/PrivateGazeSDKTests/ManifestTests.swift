@@ -95,6 +95,19 @@ final class ManifestTests: XCTestCase {
         }
     }
 
+    func testAnOffCentreFaceModelIsRefused() throws {
+        // The head pose's translation is taken as the face centre, so the model must be centred on it, as
+        // `face.FaceModel` checks: every point 5 mm lower puts the face centre 5 mm below the origin.
+        let data = try mutated { Self.shiftFaceModelDown(&$0, mm: 5) }
+        XCTAssertThrowsError(try Manifest.decode(data)) { error in
+            guard case let .manifest(message) = error as? PrivateGazeError else { return XCTFail("\(error)") }
+            XCTAssertTrue(message.contains("face_model.points_mm must be centred on the face centre"), message)
+        }
+        // A rounding-sized offset is within FaceModel.centredWithinMm, as in Python.
+        let rounding = try mutated { Self.shiftFaceModelDown(&$0, mm: 1e-9) }
+        XCTAssertEqual(try Manifest.decode(rounding).faceModel.pointsMm.count, 6)
+    }
+
     func testNotJSONIsAManifestError() {
         XCTAssertThrowsError(try Manifest.decode(Data("not json".utf8))) { error in
             guard case .manifest = error as? PrivateGazeError else { return XCTFail("\(error)") }
@@ -107,6 +120,12 @@ final class ManifestTests: XCTestCase {
         )
         change(&json)
         return try JSONSerialization.data(withJSONObject: json)
+    }
+
+    private static func shiftFaceModelDown(_ json: inout [String: Any], mm: Double) {
+        let rows = (json["face_model"] as? [String: Any])?["points_mm"] as? [[NSNumber]] ?? []
+        let shifted = rows.map { row in [row[0].doubleValue, row[1].doubleValue + mm, row[2].doubleValue] }
+        set(&json, "face_model", "points_mm", shifted)
     }
 
     private static func set(_ json: inout [String: Any], _ block: String, _ key: String, _ value: Any) {

@@ -7,7 +7,9 @@ public struct FaceModel: Codable, Equatable, Sendable {
     /// The six landmark names (those of `FaceLandmarks6.names`, each once), in the row order of `pointsMm`.
     public let landmarks: [String]
     /// One (x, y, z) row per landmark in mm, head coordinates (x right, y down, z towards the back of the head),
-    /// centred on the face centre so that a head pose's translation is the face centre (pgz-export checks that).
+    /// centred on the face centre (ETH-XGaze's: the mean of the eye-corner centre and the mouth-corner centre) so that
+    /// a head pose's translation is the face centre; pgz-export checks that, and so does `validate()` (within
+    /// `centredWithinMm`), since `FaceNormalizer` takes the translation as the face centre.
     public let pointsMm: [[Double]]
     /// Width of a face-detector box around an adult face in mm, used only to guess the distance from a box.
     public let boxFaceWidthMm: Double
@@ -17,6 +19,11 @@ public struct FaceModel: Codable, Equatable, Sendable {
         case pointsMm = "points_mm"
         case boxFaceWidthMm = "box_face_width_mm"
     }
+
+    /// How far from the origin the face centre of `pointsMm` may lie, in mm: Python's
+    /// `privategaze.face._CENTRED_WITHIN_MM` (the manifest does not carry it; tests/test_ios_demo.py checks that the
+    /// two agree).
+    static let centredWithinMm = 1e-6
 
     public init(landmarks: [String], pointsMm: [[Double]], boxFaceWidthMm: Double) {
         self.landmarks = landmarks
@@ -45,6 +52,23 @@ public struct FaceModel: Codable, Equatable, Sendable {
         guard boxFaceWidthMm.isFinite, boxFaceWidthMm > 0 else {
             throw PrivateGazeError.manifest(
                 "face_model.box_face_width_mm must be a positive finite number, got \(boxFaceWidthMm)"
+            )
+        }
+        var eyeSum = Vector3.zero
+        var mouthSum = Vector3.zero
+        for (name, point) in zip(landmarks, points) {
+            if name.hasPrefix("mouth_") {
+                mouthSum = mouthSum + point
+            } else {
+                eyeSum = eyeSum + point
+            }
+        }
+        let center = 0.5 * (eyeSum / 4 + mouthSum / 2)  // four eye corners, two mouth corners (checked above)
+        guard center.norm <= Self.centredWithinMm else {
+            throw PrivateGazeError.manifest(
+                "face_model.points_mm must be centred on the face centre (the mean of the eye-corner centre and the "
+                    + "mouth-corner centre), which lies at [\(center.x), \(center.y), \(center.z)] mm: a head pose's "
+                    + "translation is taken as the face centre"
             )
         }
     }

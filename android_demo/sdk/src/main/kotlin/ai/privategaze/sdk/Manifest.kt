@@ -50,7 +50,9 @@ data class NormalizationSpec(val focalPx: Double, val distanceMm: Double, val si
  *
  * @property landmarks the six landmark names (those of [SixLandmarks.NAMES], each once), in [pointsMm]'s row order.
  * @property pointsMm the 3-D face model in mm (head coordinates: x right, y down, z towards the back of the head),
- *   centred on the face centre, so that a head pose's translation is the face centre (pgz-export checks that).
+ *   centred on the face centre (ETH-XGaze's: the mean of the eye-corner centre and the mouth-corner centre), so that a
+ *   head pose's translation is the face centre; pgz-export checks that, and so does this class (within
+ *   [CENTRED_WITHIN_MM]), since [Normalizer] takes the translation as the face centre.
  * @property boxFaceWidthMm width of a face-detector box around an adult face, to guess a face's distance from its box.
  */
 data class FaceModel(val landmarks: List<String>, val pointsMm: List<Vec3>, val boxFaceWidthMm: Double) {
@@ -65,10 +67,28 @@ data class FaceModel(val landmarks: List<String>, val pointsMm: List<Vec3>, val 
         if (!boxFaceWidthMm.isFinite() || boxFaceWidthMm <= 0) {
             throw ConfigException("face_model.box_face_width_mm must be a positive finite number, got $boxFaceWidthMm")
         }
+        val eyeCorners = landmarks.indices.filter { "_eye_" in landmarks[it] }.map { pointsMm[it] }
+        val mouthCorners = landmarks.indices.filter { landmarks[it].startsWith("mouth_") }.map { pointsMm[it] }
+        val eyeCenter = eyeCorners.reduce(Vec3::plus) * (1.0 / eyeCorners.size)
+        val center = (eyeCenter + mouthCorners.reduce(Vec3::plus) * (1.0 / mouthCorners.size)) * 0.5
+        if (center.norm > CENTRED_WITHIN_MM) {
+            throw ConfigException(
+                "face_model.points_mm must be centred on the face centre (the mean of the eye-corner centre and " +
+                    "the mouth-corner centre), which lies at ${center.toList()} mm: a head pose's translation is " +
+                    "taken as the face centre",
+            )
+        }
     }
 
     internal companion object {
         val KEYS = setOf("landmarks", "points_mm", "box_face_width_mm")
+
+        /**
+         * How far from the origin the face centre of [pointsMm] may lie, in mm: Python's
+         * `privategaze.face._CENTRED_WITHIN_MM` (the manifest does not carry it; tests/test_android_demo.py checks
+         * that the two agree).
+         */
+        const val CENTRED_WITHIN_MM = 1e-6
 
         fun parse(fields: JsonFields): FaceModel {
             val keys = fields.toMap().keys

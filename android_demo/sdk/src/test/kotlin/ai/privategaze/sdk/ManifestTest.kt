@@ -70,6 +70,28 @@ class ManifestTest {
     }
 
     @Test
+    fun anOffCentreFaceModelIsRefused() {
+        // The head pose's translation is taken as the face centre, so the model must be centred on it, as
+        // `face.FaceModel` checks: every point 5 mm lower puts the face centre 5 mm below the origin.
+        @Suppress("UNCHECKED_CAST")
+        val document = Json.parse(sidecar) as Map<String, Any?>
+        val faceModel = document["face_model"].obj()
+        fun shiftedDown(mm: Double): String {
+            val rows = (faceModel["points_mm"] as List<*>).map { row ->
+                val (x, y, z) = (row as List<*>).map { it as Double }
+                listOf(x, y + mm, z)
+            }
+            return Json.write(document + ("face_model" to faceModel + ("points_mm" to rows)))
+        }
+        val error = assertFails<ManifestException>("must be centred on the face centre") {
+            Manifest.parse(shiftedDown(5.0))
+        }
+        assertTrue(error.message!!, error.message!!.startsWith("malformed manifest: face_model.points_mm"))
+        // A rounding-sized offset is within FaceModel.CENTRED_WITHIN_MM, as in Python.
+        assertEquals(6, Manifest.parse(shiftedDown(1e-9)).faceModel.pointsMm.size)
+    }
+
+    @Test
     fun nhwcSizeComesFromTheSecondDimension() {
         val manifest = Manifest.parse(Golden.text("manifest-nhwc.json"))
         assertEquals("nhwc", manifest.input.layout)
