@@ -27,7 +27,7 @@ from privategaze.export.config import DEFAULT_CALIBRATION, ExportConfig
 from privategaze.export.gate import artefact_transform, target_estimators, task_gate
 from privategaze.export.parity import check_parity, check_simulated
 from privategaze.export.registry import TARGETS
-from privategaze.face import FaceModel
+from privategaze.face import SDK_FACE_MODEL
 from privategaze.geometry import NormalizationSpec
 from privategaze.manifest import Manifest, TensorSpec, artefact_sha256, sidecar_path
 from privategaze.training.anchor import Anchor
@@ -217,7 +217,7 @@ def build_manifest(name: str, config: ExportConfig, preserver: dict, report: dic
         input=TensorSpec(structure["inputs"][0]["name"], shape, layout, dtype, value_range),
         output=TensorSpec(structure["outputs"][0]["name"], shape, layout, dtype, value_range),
         normalization=NormalizationSpec(ETH_XGAZE.focal_px * size / ETH_XGAZE.size, ETH_XGAZE.distance_mm, size),
-        face_model=FaceModel(),  # the SDK's, the one the whole toolkit normalizes with
+        face_model=SDK_FACE_MODEL,  # the one the whole toolkit normalizes with
         preserver={
             **{k: preserver.get(k) for k in keys},
             "training": {k: preserver[k] for k in training if k in preserver},
