@@ -62,6 +62,18 @@ def test_parity_and_task_gate_ran_or_say_why_not(exported, target, precision):
         assert "macOS" in manifest.parity["skipped"] and "macOS" in manifest.quality["skipped"]
 
 
+def test_onnx_int8_is_converted_in_the_space_to_depth_form(exported):
+    """The mobile preserver's ONNX int8 graph is its space-to-depth form; the other ONNX precisions are as built."""
+    import onnx
+
+    def ops(precision):
+        return {node.op_type for node in onnx.load(str(exported["onnx", precision].path)).graph.node}
+
+    assert {"DepthToSpace", "ReduceMax"} <= ops("int8")
+    assert not {"DepthToSpace", "ReduceMax"} & (ops("fp32") | ops("fp16"))
+    assert exported["onnx", "int8"].manifest.parity["passed"]  # the same function, within int8's tolerance
+
+
 @pytest.mark.parametrize(("target", "precision"), [("onnx", "fp32"), ("tflite", "int8")])
 def test_nhwc_artefacts_take_and_give_channels_last(preserver, tiny_runs, tmp_path, target, precision):
     config = ExportConfig(target, precision, layout="nhwc", task_gate=False)

@@ -28,6 +28,13 @@ Runner = Callable[[np.ndarray], np.ndarray]
 MANIFEST_KEY = KEY  # one key for every format
 
 
+def traced_module(module, target: str, precision: str):
+    """The module to convert: a deployable preserver may offer an equal form laid out for one runtime's kernels
+    (``lowered(target, precision)``, e.g. the mobile preserver's space-to-depth form for ONNX Runtime int8)."""
+    lowered = getattr(module, "lowered", None)
+    return lowered(target, precision) if callable(lowered) else module
+
+
 def require(module: str, extra: str = "export"):
     """Import an optional converter or runtime module; a missing one names the extra that installs it."""
     try:
