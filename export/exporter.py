@@ -27,6 +27,7 @@ from privategaze.export.config import DEFAULT_CALIBRATION, ExportConfig
 from privategaze.export.gate import artefact_transform, target_estimators, task_gate
 from privategaze.export.parity import check_parity, check_simulated
 from privategaze.export.registry import TARGETS
+from privategaze.export.targets.base import traced_module
 from privategaze.face import SDK_FACE_MODEL
 from privategaze.geometry import NormalizationSpec
 from privategaze.manifest import Manifest, TensorSpec, artefact_sha256, sidecar_path
@@ -139,9 +140,12 @@ def export_preserver(
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="pgz-export-") as work:
         log.info("Converting %s to %s %s", checkpoint.name, config.target, config.precision)
-        converted = target.convert(module, config, calibration, Path(work))
+        traced = traced_module(module, config.target, config.precision)
+        converted = target.convert(traced, config, calibration, Path(work))
+        # Parity and the gate compare against the module as trained, whatever form was converted.
         report = validate(converted, config, module, parity_faces, checkpoint, preserver, runs, audit_preset)
         report["calibration_faces"] = n_calibration
+        report["converted_form"] = None if traced is module else traced.FORM
         if failed := [k for k in ("parity", "quality") if report[k].get("passed") is False]:
             report_path.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
             message = f"{final.name} failed {' and '.join(failed)}; nothing was exported, report in {report_path}"
@@ -213,7 +217,8 @@ def build_manifest(name: str, config: ExportConfig, preserver: dict, report: dic
         target=config.target,
         precision=config.precision,
         precision_note=TARGETS[config.target].precision_notes.get(config.precision, "")
-        + (f" ({report['calibration_faces']} calibration faces)" if report.get("calibration_faces") else ""),
+        + (f" ({report['calibration_faces']} calibration faces)" if report.get("calibration_faces") else "")
+        + (f"; converted as {report['converted_form']}" if report.get("converted_form") else ""),
         input=TensorSpec(structure["inputs"][0]["name"], shape, layout, dtype, value_range),
         output=TensorSpec(structure["outputs"][0]["name"], shape, layout, dtype, value_range),
         normalization=NormalizationSpec(ETH_XGAZE.focal_px * size / ETH_XGAZE.size, ETH_XGAZE.distance_mm, size),

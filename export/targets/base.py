@@ -5,6 +5,8 @@ static methods; the registry in `privategaze.export.registry` is a plain dict of
 the same way:
 
 1. ``convert(module, config, calibration, work_dir)`` writes the artefact *without* a manifest and returns its path;
+   `module` is ``traced_module(preserver, target, precision)``: the preserver, or an equal form it offers for that
+   runtime's kernels (recorded in the manifest's precision note);
 2. the exporter validates it (parity through ``runner``, the task-level gate);
 3. ``embed_manifest(path, manifest_json, out)`` writes the final artefact with the manifest inside (numerics are
    unchanged, so the figures measured in step 2 hold for it) deterministically: the same inputs give the same bytes;
@@ -29,8 +31,11 @@ MANIFEST_KEY = KEY  # one key for every format
 
 
 def traced_module(module, target: str, precision: str):
-    """The module to convert: a deployable preserver may offer an equal form laid out for one runtime's kernels
-    (``lowered(target, precision)``, e.g. the mobile preserver's space-to-depth form for ONNX Runtime int8)."""
+    """The module to convert: a deployable preserver may offer an equal form laid out for one runtime's kernels.
+
+    Such a preserver has ``lowered(target, precision)``, returning itself or a module computing the same function
+    with a ``FORM`` string saying what it is (the mobile preserver: its space-to-depth form for ONNX Runtime int8).
+    """
     lowered = getattr(module, "lowered", None)
     return lowered(target, precision) if callable(lowered) else module
 

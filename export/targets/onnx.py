@@ -4,8 +4,7 @@ int8 is ONNX Runtime's static quantization in QDQ format with per-channel weight
 representative public faces, after `quant_pre_process` (shape inference and graph optimisation, which folds the
 BatchNorms into the convolutions). `reduce_range=True` keeps weights in 7 bits: without it the U8S8 kernels saturate on
 x86 CPUs without VNNI and the error doubles (ENVIRONMENT.md). Inputs and outputs stay float32 for every precision.
-For int8 the module is traced in the form it offers for these kernels (`traced_module`: the mobile preserver's exact
-space-to-depth form, faster in ONNX Runtime int8 only).
+The exporter hands int8 the mobile preserver's exact space-to-depth form (`traced_module`), faster in these kernels.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from typing import ClassVar
 import numpy as np
 
 from privategaze.errors import ExportError, ManifestError, MissingDependencyError
-from privategaze.export.targets.base import MANIFEST_KEY, Runner, Target, require, traced_module
+from privategaze.export.targets.base import MANIFEST_KEY, Runner, Target, require
 
 log = logging.getLogger(__name__)
 INPUT, OUTPUT = "image", "obfuscated"
@@ -130,8 +129,7 @@ class OnnxTarget(Target):
         "fp32": "float32 weights and compute",
         "fp16": "float16 weights and compute, float32 input and output",
         "int8": "static QDQ int8 (ONNX Runtime), per-channel int8 weights (reduce_range), uint8 activations "
-        "calibrated (MinMax) on representative faces; float32 input and output; a preserver offering an equal form "
-        "for these kernels is converted in that form (mobile: space-to-depth full-resolution stages)",
+        "calibrated (MinMax) on representative faces; float32 input and output",
     }
 
     @staticmethod
@@ -141,7 +139,7 @@ class OnnxTarget(Target):
         fp32 = work_dir / f"fp32-{config.layout}.onnx"
         path = work_dir / f"{config.precision}-{config.layout}.onnx"
         try:
-            _export_fp32(traced_module(module, "onnx", config.precision), size, config.layout, fp32)
+            _export_fp32(module, size, config.layout, fp32)
             if config.precision == "fp16":
                 _to_fp16(fp32, path)
             elif config.precision == "int8":

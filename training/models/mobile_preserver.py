@@ -8,9 +8,9 @@ auxiliary gaze head, same loss), rebuilt for phones:
   encoder of the same cost was tried first: on the synthetic benchmark it learned gaze far worse, 20 vs 12.6
   degrees after three epochs at 48x48, because its stride-2 stem and thin depthwise blocks lose the few-pixel
   irises.)
-- The full-resolution convolutions stay, although they are thin (3 to 16 channels) and int8 runtimes run such layers
-  far below peak: ONNX Runtime int8 needs 9.8 ms at 224x224 on one core of the 2-core host in this measurement
-  (10.3-15.7 ms over the earlier host runs, 13.94 in the committed one). Three variants without them were measured
+- The full-resolution convolutions stay, although they are thin (3 to 16 channels) and ONNX Runtime's int8 kernels
+  run such layers far below peak: converted as built, it needs 9.8-15.7 ms at 224x224 on one core of the 2-core host
+  over several runs. Three variants without them were measured
   (2026-11-24, untrained latency at 224x224, one ONNX Runtime int8 thread; then the quick preset for the ResNet-18
   black box, one run each, not committed; the black box reads this design's obfuscated users' faces at 11.33 deg, raw
   10.44): a space-to-depth stem (pixel-unshuffle by 2) with a depth-to-space head, 3.4 ms but 12.51 deg (with a 3x3
@@ -149,7 +149,7 @@ class DeployableMobilePreserver(nn.Module):
         return self.generator(z, [getattr(self, f"anchor{k}") for k in range(DEPTH)], self.anchor_logit)
 
     def lowered(self, target: str, precision: str) -> nn.Module:
-        """The module a converter should trace for `target` at `precision`: this one, or an equal faster form.
+        """The module the exporter converts for `target` at `precision`: this one, or an equal faster form.
 
         ONNX Runtime's int8 kernels run the thin full-resolution convolutions slowly, so for ("onnx", "int8") this
         is the exact space-to-depth form (space_to_depth.py: 10.4 -> 7.1 ms at 224x224, one thread); every other

@@ -22,8 +22,8 @@ Measured (2026-11-24, untrained weights at 224x224, one ONNX Runtime 1.31.1 thre
 int8 as exported, p50 over 100 runs): 10.4 ms as built, 7.1 ms in this form; outputs equal to 1e-7 in float32. The
 same form is slower elsewhere, so only the ONNX int8 target uses it: ONNX Runtime fp32 12.6 -> 18.6 ms, LiteRT int8
 6.7 -> 8.7 ms (XNNPACK already runs thin convolutions well and pays for the 4x MACs). The architecture, its training
-and its FLOPs (counted on the module as designed) are unchanged; the int8 file grows by the stored zeros (48 px:
-235 -> 280 KiB).
+and its FLOPs (counted on the module as designed) are unchanged. The converted graph executes 2.1x those FLOPs, the
+structural zeros included (224 px: 1.92 vs 0.92 GFLOPs), and the int8 file grows by them (48 px: 235 -> 280 KiB).
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ def conv3x3_on_phases(weight: torch.Tensor, bias: torch.Tensor) -> tuple[torch.T
 
 
 def conv1x1_on_phases(weight: torch.Tensor, bias: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A 1x1 conv as the equal block-diagonal 1x1 conv on the 2x2 space-to-depth grid (one block per phase)."""
     c_out, c_in = weight.shape[:2]
     lowered = torch.zeros(c_out * PHASES, c_in * PHASES, 1, 1)
     for phase in range(PHASES):
@@ -98,6 +99,8 @@ def bilinear_x2_weight(channels: int) -> torch.Tensor:
 
 class SpaceToDepthMobilePreserver(nn.Module):
     """The function of a `DeployableMobilePreserver`, with its full-resolution stages on the space-to-depth grid."""
+
+    FORM = "the preserver's exact space-to-depth form (same function, full-resolution convs at half resolution)"
 
     def __init__(self, module: nn.Module) -> None:
         super().__init__()
