@@ -231,6 +231,7 @@ def published_pair(work: Path) -> list[Subject]:
     from privategaze.export.config import ExportConfig
     from privategaze.export.exporter import faces
     from privategaze.export.registry import TARGETS
+    from privategaze.export.targets.base import traced_module
     from privategaze.training.models.preservers import build_deployable
 
     size, subjects = PUBLISHED["size"], []
@@ -263,8 +264,12 @@ def published_pair(work: Path) -> list[Subject]:
             log.info("Converting the untrained mobile preserver at %dx%d to %s int8", size, size, target)
             folder = work / target
             folder.mkdir()
+            # The form pgz-export converts for this target (the space-to-depth one for ONNX int8).
             converted = TARGETS[target].convert(
-                module, ExportConfig(target, "int8", input_size=size), calibration, folder
+                traced_module(module, target, "int8"),
+                ExportConfig(target, "int8", input_size=size),
+                calibration,
+                folder,
             )
             path = work / f"{arch}-w{width}-{size}px.int8{TARGETS[target].suffix}"
             converted.replace(path)

@@ -17,6 +17,8 @@ from privategaze.benchmarks.cli import main
 from privategaze.benchmarks.report import flatten, markdown
 from privategaze.benchmarks.schema import load_result, validate_result
 from privategaze.errors import BenchmarkError
+from privategaze.export.targets import base
+from privategaze.export.targets.base import traced_module
 
 pytestmark = pytest.mark.export
 FAST = ["--threads", "1", "2", "--warmup-runs", "0", "--min-runs", "1", "--min-seconds", "0", "--max-seconds", "0.05"]
@@ -172,9 +174,19 @@ def test_published_pair_path_converts_and_times_both_architectures(monkeypatch, 
     published = {"size": 32, "paper_width": 4, "mobile_width": 4, "mobile_targets": ("onnx", "tflite")}
     monkeypatch.setattr(host, "PUBLISHED", published)
     monkeypatch.setattr(host, "RATIO_SETTINGS", (("published_224px_untrained", "untrained", 32),))
+    forms = []
+
+    def spy(module, target, precision):
+        converted = traced_module(module, target, precision)
+        forms.append((target, type(converted).__name__))
+        return converted
+
+    monkeypatch.setattr(base, "traced_module", spy)
     out = tmp_path / "out"
     args = ["host", *FAST[:2], *FAST[3:], "--e2e-frames", "0", "--out", str(out), "--name", "pair"]
     assert main(args) == 0
+    # What pgz-export would convert: the ONNX int8 artefact is the mobile preserver's space-to-depth form.
+    assert sorted(forms) == [("onnx", "SpaceToDepthMobilePreserver"), ("tflite", "DeployableMobilePreserver")]
     result = load_result(out / "pair.json")
     assert {(r["artefact"]["arch"], r["runtime"]["name"]) for r in result["records"]} == {
         ("paper", "torch"),
