@@ -49,13 +49,10 @@ public struct RetryPolicy: Equatable, Sendable {
         guard retryStatuses.allSatisfy({ $0 == 408 || $0 == 429 || (500...599).contains($0) }) else {
             throw PrivateGazeError.config("RetryPolicy.retryStatuses may hold 408, 429 and 5xx only, got \(retryStatuses)")
         }
-        self.maxAttempts = maxAttempts
-        self.backoffS = backoffS
-        self.backoffMultiplier = backoffMultiplier
-        self.maxBackoffS = maxBackoffS
-        self.jitter = jitter
-        self.maxRetryAfterS = maxRetryAfterS
-        self.retryStatuses = retryStatuses
+        self.init(
+            uncheckedMaxAttempts: maxAttempts, backoffS: backoffS, backoffMultiplier: backoffMultiplier,
+            maxBackoffS: maxBackoffS, jitter: jitter, maxRetryAfterS: maxRetryAfterS, retryStatuses: retryStatuses
+        )
     }
 
     /// Seconds to wait before retry number `retry` (1 for the first); `random` is uniform in [0, 1).
