@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -185,6 +186,7 @@ def test_pgz_train_preserver_writes_a_loadable_deployable_artefact(tiny_runs):
     metrics = json.loads((directory / "metrics.json").read_text())
     assert metrics["anchor_blackbox_queries"] == 32 + 4  # tiny pool (4 x 8) + K in 1..4
     assert metrics["cost_at_224"]["flops"] <= 1.3e9
+    assert not config["mirror"] and metrics["train_images"] == 4 * 8  # the tiny public set
     faces = (np.random.default_rng(0).random((2, 32, 32, 3)) * 255).astype(np.uint8)
     out = obfuscate(module, faces)
     assert out.shape == faces.shape and out.dtype == np.uint8
@@ -194,6 +196,14 @@ def test_pgz_train_preserver_writes_a_loadable_deployable_artefact(tiny_runs):
     assert 1 <= len(attempts) <= 3 and 0 <= metrics["kept_attempt"] < len(attempts)
     assert len({a["anchor_sha256"] for a in attempts}) == len(attempts)  # every attempt had its own anchor
     assert attempts[metrics["kept_attempt"]]["anchor_sha256"] == config["anchor_sha256"]
+
+
+def test_mirroring_is_recorded_and_older_configurations_read_as_unmirrored():
+    config = dataclasses.replace(preserver_config("mobile", "quick"), mirror=True)
+    assert preserver_module.PreserverConfig.from_dict(config.to_dict()) == config
+    older = {k: v for k, v in config.to_dict().items() if k != "mirror"}
+    assert not preserver_module.PreserverConfig.from_dict(older).mirror
+    assert not preserver_config("paper", "published").mirror  # the method trains on the faces as they are
 
 
 def test_load_preserver_rejects_other_artefacts(tiny_runs):
@@ -305,3 +315,12 @@ def test_the_anchor_k_range_can_be_set_and_names_its_own_artefact(tiny_runs, tmp
     assert (runs / "anchors" / "blackbox-small_cnn-32px-k1-1").is_dir()
     assert train_main([*common[:-2], "3", "2"]) == 1
     assert "k_min <= k_max" in capsys.readouterr().err
+
+
+def test_mirroring_doubles_the_training_faces_and_names_its_own_artefact(tiny_runs, tmp_path):
+    runs, common = _runs_beside_the_tiny_estimators(tiny_runs, tmp_path)
+    assert train_main([*common, "--mirror"]) == 0
+    directory = runs / "preservers" / "mobile-w4-32px-mirror-for-blackbox-small_cnn"
+    config = json.loads((directory / "config.json").read_text())
+    assert config["mirror"] and json.loads((directory / "metrics.json").read_text())["train_images"] == 2 * 4 * 8
+    assert not (runs / "preservers" / "mobile-w4-32px-for-blackbox-small_cnn").exists()

@@ -11,7 +11,7 @@ from PIL import Image
 
 from privategaze.errors import ConfigError
 from privategaze.geometry import angular_error_deg
-from privategaze.training.data.arrays import FaceArrays
+from privategaze.training.data.arrays import FaceArrays, concatenate
 from privategaze.training.data.cli import main as data_main
 from privategaze.training.data.sample import FEMALE, MALE
 from privategaze.training.data.sheet import DEFAULT_VIEWS, contact_sheet
@@ -178,3 +178,36 @@ def test_cache_survives_two_processes_rendering_the_same_set(tmp_path, monkeypat
     first = cache.load_or_render(config, tmp_path)
     assert np.array_equal(first.images, nested[0].images)
     assert [p.name for p in tmp_path.iterdir()] == [f"users-{cache.cache_key(config)}.npz"]
+
+
+def test_mirrored_faces_look_the_other_way_and_their_labels_say_so():
+    # Two scenes that are each other's mirror image: head and gaze turned 12 and 25 deg to either side.
+    scenes = [neutral_scene().with_gaze(*np.deg2rad(v)) for v in [(5, 12, 8, 25), (5, -12, 8, -25)]]
+    images = render_faces([sample_appearance(0, DOMAINS["users"], 0)] * 2, scenes, 96)
+    arrays = FaceArrays(
+        images=images,
+        gaze=np.array([s.gaze for s in scenes], np.float32),
+        head_pose=np.array([(s.head_pitch, s.head_yaw) for s in scenes], np.float32),
+        subject=np.zeros(2, np.int64),
+        gender=np.zeros(2, np.int64),
+        domain="users",
+        extras={"light_azimuth": np.ones(2, np.float32)},
+    )
+    mirrored = arrays.mirrored()
+    assert np.allclose(mirrored.gaze[0], arrays.gaze[1], atol=1e-6)
+    assert np.allclose(mirrored.head_pose[0], arrays.head_pose[1], atol=1e-6)
+    assert mirrored.extras == {}  # yaw-like scene parameters would be wrong for the mirrored picture
+    # The renderer agrees with the labels: the mirrored face's irises sit where the other scene's do.
+    ys, xs = np.mgrid[0:96, 0:96]
+    band = (ys > 34) & (ys < 50) & (np.abs(xs - 48) > 8) & (np.abs(xs - 48) < 32)
+
+    def iris_x(img):
+        w = np.clip(110 - img.astype(np.float32).mean(-1), 0, None) * band
+        return (w * xs).sum() / w.sum()
+
+    assert abs(iris_x(images[0]) - iris_x(images[1])) > 10
+    assert abs(iris_x(mirrored.images[0]) - iris_x(images[1])) < 1
+    both = concatenate([arrays, mirrored])
+    assert len(both) == 4 and both.extras == {} and np.array_equal(both.images[2], images[0][:, ::-1])
+    with pytest.raises(ConfigError):
+        concatenate([arrays, arrays.with_images(images[:, :48, :48])])

@@ -101,6 +101,8 @@ def _preserver(args: argparse.Namespace) -> int:
         config = dataclasses.replace(config, ssim_weight=args.ssim_weight)
     if args.augment is not None:
         config = dataclasses.replace(config, augment=args.augment)
+    if args.mirror is not None:
+        config = dataclasses.replace(config, mirror=args.mirror)
     if args.anchor_k is not None:
         k_min, k_max = args.anchor_k
         config = dataclasses.replace(config, anchor=dataclasses.replace(config.anchor, k_min=k_min, k_max=k_max))
@@ -108,6 +110,7 @@ def _preserver(args: argparse.Namespace) -> int:
     # Settings given on the command line name the artefact, so a sweep never overwrites the preset's preserver.
     tag = f"-ssim{args.ssim_weight:g}" if args.ssim_weight is not None else ""
     tag += f"-{args.augment}" if args.augment is not None else ""
+    tag += {True: "-mirror", False: "-nomirror", None: ""}[args.mirror]
     tag += f"-k{args.anchor_k[0]}-{args.anchor_k[1]}" if args.anchor_k is not None else ""
     summary = {}
     for name in names:
@@ -182,6 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=sorted(AUGMENTATIONS),
         default=None,
         help="random transformations of x' before the surrogate (default: the preset's; the method has none)",
+    )
+    pre.add_argument(
+        "--mirror",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also train on every public face mirrored left-right, gaze and head yaw negated (default: the preset's)",
     )
     pre.add_argument(
         "--anchor-k",

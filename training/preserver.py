@@ -32,6 +32,7 @@ from privategaze.training.checkpoint import (
     read_json,
     save_checkpoint,
 )
+from privategaze.training.data.arrays import concatenate
 from privategaze.training.data.cache import load_or_render
 from privategaze.training.data.synthetic.dataset import SyntheticConfig
 from privategaze.training.fit import FitConfig, fit, to_tensor
@@ -65,6 +66,7 @@ class PreserverConfig:
     fit: FitConfig = field(default_factory=lambda: FitConfig(**METHOD_FIT))
     ssim_weight: float = 75.0
     augment: str = "none"
+    mirror: bool = False
     anchor_attempts: int = 1
     gaze_margin_deg: float = 1.0
 
@@ -99,6 +101,7 @@ class PreserverConfig:
             "fit": self.fit.to_dict(),
             "ssim_weight": self.ssim_weight,
             "augment": self.augment,
+            "mirror": self.mirror,
             "anchor_attempts": self.anchor_attempts,
             "gaze_margin_deg": self.gaze_margin_deg,
         }
@@ -116,6 +119,7 @@ class PreserverConfig:
             fit=FitConfig(**data["fit"]),
             ssim_weight=float(data["ssim_weight"]),
             augment=data.get("augment", "none"),
+            mirror=bool(data.get("mirror", False)),
             anchor_attempts=int(data.get("anchor_attempts", 1)),
             gaze_margin_deg=float(data.get("gaze_margin_deg", 1.0)),
         )
@@ -156,6 +160,7 @@ PRESETS = {
         "epochs": 1,
         "ssim_weight": 2.0,
         "augment": "eot",
+        "mirror": False,
         "anchor_attempts": 3,
     },
     "quick": {
@@ -169,6 +174,7 @@ PRESETS = {
         "epochs": 24,
         "ssim_weight": 2.0,
         "augment": "eot",
+        "mirror": False,
         "anchor_attempts": 3,
     },
     "published": {
@@ -182,6 +188,7 @@ PRESETS = {
         "epochs": 30,
         "ssim_weight": 75.0,
         "augment": "none",
+        "mirror": False,
         "anchor_attempts": 1,
     },
 }
@@ -208,6 +215,7 @@ def preserver_config(
         fit=FitConfig(**{**METHOD_FIT, "epochs": p["epochs"], "seed": seed, **fit_overrides}),
         ssim_weight=p["ssim_weight"],
         augment=p["augment"],
+        mirror=p["mirror"],
         anchor_attempts=p["anchor_attempts"],
     )
 
@@ -296,6 +304,8 @@ def train_preserver(
             f"the surrogate takes {surrogate_config['input_size']}px faces, the preserver {config.size}px"
         )
     train = load_or_render(config.data, cache_dir, show_progress=True)
+    if config.mirror:
+        train = concatenate([train, train.mirrored()])
     validation = load_or_render(config.validation, cache_dir, show_progress=True) if config.validation else None
     raw_validation_deg = (
         float(angular_error_deg(blackbox.query(validation.images), validation.gaze).mean()) if validation else None
@@ -329,6 +339,7 @@ def train_preserver(
             for a in attempts
         ],
         kept_attempt=kept,
+        train_images=len(train),
         anchor_blackbox_queries=best.anchor.provenance["blackbox_queries"],
         blackbox_raw_validation_error_deg=raw_validation_deg,
         # Counted from the records, so a resumed run reports what the whole run cost.

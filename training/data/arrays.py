@@ -8,6 +8,7 @@ flow through the same code downstream. Images stay uint8 (N, H, W, 3) RGB to kee
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,6 +72,22 @@ class FaceArrays:
             extras={k: v[index] for k, v in self.extras.items()},
         )
 
+    def mirrored(self) -> FaceArrays:
+        """The faces mirrored left-right, with gaze yaw and head yaw negated (pitch unchanged).
+
+        In a normalized camera a horizontal flip maps x to -x, which negates the yaw of every direction and keeps its
+        pitch (`geometry.pitchyaw_to_vector`). The per-image `extras` are dropped: several of them (scene yaws,
+        light azimuth) would be wrong for the mirrored picture.
+        """
+        flip_yaw = np.array([1, -1], dtype=self.gaze.dtype)
+        return dataclasses.replace(
+            self,
+            images=np.ascontiguousarray(self.images[:, :, ::-1]),
+            gaze=self.gaze * flip_yaw,
+            head_pose=self.head_pose * flip_yaw.astype(self.head_pose.dtype),
+            extras={},
+        )
+
     def with_images(self, images: np.ndarray) -> FaceArrays:
         """The same labels with other pixels (an obfuscated or blurred copy, say)."""
         return dataclasses.replace(self, images=images)
@@ -108,3 +125,22 @@ class FaceArrays:
                 )
         except (OSError, KeyError, ValueError) as exc:
             raise DatasetError(f"cannot read face arrays from {path}: {exc}") from exc
+
+
+def concatenate(parts: Sequence[FaceArrays]) -> FaceArrays:
+    """One set holding the faces of `parts` in order (extras kept only when every part has them)."""
+    if not parts:
+        raise ConfigError("nothing to concatenate")
+    first = parts[0]
+    if len({p.images.shape[1:] for p in parts}) != 1:
+        raise ConfigError(f"cannot concatenate faces of shapes {sorted({p.images.shape[1:] for p in parts})}")
+    shared = [k for k in first.extras if all(k in p.extras for p in parts)]
+    return FaceArrays(
+        images=np.concatenate([p.images for p in parts]),
+        gaze=np.concatenate([p.gaze for p in parts]),
+        head_pose=np.concatenate([p.head_pose for p in parts]),
+        subject=np.concatenate([p.subject for p in parts]),
+        gender=np.concatenate([p.gender for p in parts]),
+        domain=first.domain,
+        extras={k: np.concatenate([p.extras[k] for p in parts]) for k in shared},
+    )

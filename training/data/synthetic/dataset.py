@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from privategaze.errors import ConfigError
-from privategaze.training.data.arrays import FaceArrays
+from privategaze.training.data.arrays import FaceArrays, concatenate
 from privategaze.training.data.sample import Sample
 from privategaze.training.data.synthetic.appearance import SubjectAppearance, sample_appearance
 from privategaze.training.data.synthetic.domains import DomainPreset, get_domain
@@ -120,7 +120,7 @@ class SyntheticGazeDataset:
                 parts.append(part)
                 if progress is not None:
                     progress(len(part))
-        return _concat(parts)
+        return concatenate(parts)
 
 
 def _arrays(images: np.ndarray, apps: Sequence[SubjectAppearance], scenes: Sequence[SceneParams], domain: str):
@@ -134,17 +134,4 @@ def _arrays(images: np.ndarray, apps: Sequence[SubjectAppearance], scenes: Seque
         gender=np.asarray([a.gender for a in apps], np.int64),
         domain=domain,
         extras=extras,
-    )
-
-
-def _concat(parts: Sequence[FaceArrays]) -> FaceArrays:
-    first = parts[0]
-    return FaceArrays(
-        images=np.concatenate([p.images for p in parts]),
-        gaze=np.concatenate([p.gaze for p in parts]),
-        head_pose=np.concatenate([p.head_pose for p in parts]),
-        subject=np.concatenate([p.subject for p in parts]),
-        gender=np.concatenate([p.gender for p in parts]),
-        domain=first.domain,
-        extras={k: np.concatenate([p.extras[k] for p in parts]) for k in first.extras},
     )
