@@ -36,7 +36,7 @@ def test_audit_rows_carry_gaze_privacy_and_similarity_for_every_transform(tiny_a
     result, estimators = tiny_audit
     assert [row["name"] for row in result["rows"]] == ["raw", "anchor", "blur-s2"]
     for row in result["rows"]:
-        assert set(row["gaze_error_deg"]) == {"blackbox-small_cnn", "surrogate-small_cnn"}
+        assert set(row["gaze_error_deg"]) == set(row["cue_slopes"]) == {"blackbox-small_cnn", "surrogate-small_cnn"}
         assert row["identity"]["n_test"] > 0 and row["gender"]["chance"] == 0.5
     # Every gaze query went through the counted interface.
     assert all(e.queries >= 3 * 16 for e in estimators)
@@ -47,6 +47,8 @@ def test_anchor_only_is_exactly_the_anchor_and_leaves_an_attacker_at_chance(tiny
     rows = {row["name"]: row for row in tiny_audit[0]["rows"]}
     assert rows["anchor"]["ms_ssim_to_anchor"] == pytest.approx(1.0, abs=1e-4)
     assert rows["raw"]["ms_ssim_to_anchor"] < 0.9
+    # One image for every face: no estimator's reading follows either cue.
+    assert all(abs(s["eyes"]) < 1e-4 and abs(s["head"]) < 1e-4 for s in rows["anchor"]["cue_slopes"].values())
     identity = rows["anchor"]["identity"]
     assert identity["accuracy"] == pytest.approx(identity["chance"])
 
@@ -68,6 +70,7 @@ def test_pgz_eval_writes_the_table_plot_and_grid(tiny_runs, tmp_path):
     assert result["target_blackbox"] == "blackbox-small_cnn"
     table = (out / "audit.md").read_text()
     assert preserver.name in table and "audit_grid.png" in table
+    assert "## Cues the estimators read" in table and "eyes / head" in table
     with Image.open(out / "audit_grid.png") as grid, Image.open(out / "audit_scatter.png") as scatter:
         assert grid.size[0] > len(names) * 32 and scatter.size[0] > 300
 

@@ -29,6 +29,8 @@ from privategaze.errors import ConfigError
 from privategaze.geometry import angular_error_deg
 from privategaze.training.attacker import AttackerConfig, attack
 from privategaze.training.blackbox import BlackBox, as_float_nchw
+from privategaze.training.cues import cue_slopes, has_cues
+from privategaze.training.data.arrays import FaceArrays
 from privategaze.training.data.cache import RENDERER_VERSION, load_or_render
 from privategaze.training.data.synthetic.dataset import SyntheticConfig
 from privategaze.training.fit import FitConfig
@@ -117,8 +119,12 @@ def audit_config(preset: str = "quick", size: int | None = None, seed: int = 0, 
     )
 
 
-def gaze_errors(images: np.ndarray, gaze: np.ndarray, estimators: Sequence[BlackBox]) -> dict[str, float]:
-    return {e.name: float(angular_error_deg(e.query(images), gaze).mean()) for e in estimators}
+def gaze_readings(images: np.ndarray, test: FaceArrays, estimators: Sequence[BlackBox]) -> tuple[dict, dict | None]:
+    """Each estimator's mean angular error on `images` (labelled by `test`) and, on synthetic faces, its cue slopes."""
+    predictions = {e.name: e.query(images) for e in estimators}
+    errors = {name: float(angular_error_deg(p, test.gaze).mean()) for name, p in predictions.items()}
+    cues = {name: cue_slopes(p, test) for name, p in predictions.items()} if has_cues(test) else None
+    return errors, cues
 
 
 def similarity_to_anchor(images: np.ndarray, anchor: np.ndarray) -> float:
@@ -134,12 +140,14 @@ def audit_transform(spec: TransformSpec, config: AuditConfig, estimators, anchor
     test = load_or_render(config.gaze_data, cache_dir)
     transformed = spec.apply(test.images)
     anchor = spec.anchor if spec.anchor is not None else anchor
+    errors, cues = gaze_readings(transformed, test, estimators)
     row = {
         "name": spec.name,
         "kind": spec.kind,
         "params": spec.params,
         "target_blackbox": spec.target,
-        "gaze_error_deg": gaze_errors(transformed, test.gaze, estimators),
+        "gaze_error_deg": errors,
+        "cue_slopes": cues,
         "ms_ssim_to_anchor": similarity_to_anchor(transformed, anchor) if anchor is not None else None,
         "identity": None,
         "gender": None,

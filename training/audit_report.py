@@ -135,6 +135,27 @@ def markdown_table(result: Mapping[str, Any]) -> str:
     return _legend(result, target) + "\n\n" + "\n".join(lines) + "\n"
 
 
+def cue_table(result: Mapping[str, Any]) -> str | None:
+    """A legend and a Markdown table of each estimator's eye and head slopes per transform (None without any)."""
+    rows, names = _check_result(result), estimators(result)
+    if not any(row.get("cue_slopes") for row in rows):
+        return None
+    header = ["name", *names]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        slopes = row.get("cue_slopes") or {}
+        cells = [str(row["name"])]
+        cells += [f"{slopes[n]['eyes']:.2f} / {slopes[n]['head']:.2f}" if slopes.get(n) else "-" for n in names]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    legend = (
+        "Which cues each estimator reads (`training/cues.py`): least-squares slopes of its predicted pitch and yaw on "
+        "the synthetic scene's eye-in-head and head rotations, as 'eyes / head' (each the mean of the pitch and yaw "
+        "slopes; 1 follows the cue fully, 0 ignores it). A preserver keeps the anchor's head, so on its faces only the "
+        "eyes can carry gaze: an estimator with a small eye slope on raw faces has little to read there."
+    )
+    return legend + "\n\n" + "\n".join(lines) + "\n"
+
+
 def _overlap(a: np.ndarray, b: np.ndarray) -> float:
     """Overlap area of boxes (x0, y0, x1, y1)."""
     return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
@@ -350,6 +371,8 @@ def write_report(result: Mapping[str, Any], out_dir: str | Path, stem: str = "au
     lines = ["# Privacy-utility audit", ""]
     lines += [f"- {key}: {value}" for key, value in data.items()] if isinstance(data, Mapping) else [f"- data: {data}"]
     lines += ["", markdown_table(result)]
+    cues = cue_table(result)
+    lines += ["## Cues the estimators read", "", cues] if cues else []
     lines += [f"![{png.stem}]({png.name})\n" for png in sorted(out_dir.glob(f"{stem}_*.png"))]
     paths["markdown"].write_text("\n".join(lines))
     log.info("audit report: %s", ", ".join(str(p) for p in paths.values()))

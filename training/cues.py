@@ -1,0 +1,56 @@
+"""Which cues an estimator reads gaze from: the eyes, the head, or both (synthetic faces only).
+
+The synthetic renderer records every face's head rotation and eye-in-head rotation (`extras`), and its gaze label
+is their composition. Regressing an estimator's predicted pitch on (head pitch, head yaw, eye pitch, eye yaw, 1) and
+its predicted yaw likewise gives slopes that say how far its reading follows each cue: a label-perfect estimator
+has 1 for both, one that only reads head pose has about 0 for the eyes.
+
+This explains what an audit shows. A preserver keeps the anchor's head and paints the gaze into the eyes, so a black
+box that reads the eyes can read it, while one that mostly reads head pose cannot, whatever the generator paints
+there: on obfuscated faces its head slope drops to about 0 with nothing to replace it. Ordinary least squares
+(`numpy.linalg.lstsq`) is all this needs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from privategaze.errors import ConfigError
+from privategaze.training.data.arrays import FaceArrays
+
+CUES = ("head_pitch", "head_yaw", "eye_pitch", "eye_yaw")
+
+
+def has_cues(arrays: FaceArrays) -> bool:
+    """Whether `arrays` carries the head and eye rotations the slopes need (synthetic faces do)."""
+    return all(key in arrays.extras for key in CUES)
+
+
+def cue_slopes(predicted_pitchyaw: np.ndarray, arrays: FaceArrays) -> dict[str, float]:
+    """Least-squares slopes of predicted pitch and yaw on the head's and the eyes' rotations.
+
+    Returns `eyes` (mean of the eye-pitch slope of the predicted pitch and the eye-yaw slope of the predicted yaw),
+    `head` (the same for the head) and the four slopes they average.
+
+    Raises:
+        ConfigError: `arrays` has no head and eye rotations (not synthetic), or the predictions do not match it.
+    """
+    if not has_cues(arrays):
+        raise ConfigError(f"cue slopes need the scene's {', '.join(CUES)} (synthetic faces); these faces have none")
+    predicted = np.asarray(predicted_pitchyaw, np.float64)
+    if predicted.shape != (len(arrays), 2):
+        raise ConfigError(f"need (N, 2) predicted pitch and yaw for {len(arrays)} faces, got {predicted.shape}")
+    design = np.stack([*(np.asarray(arrays.extras[k], np.float64) for k in CUES), np.ones(len(arrays))], axis=1)
+    pitch = np.linalg.lstsq(design, predicted[:, 0], rcond=None)[0]
+    yaw = np.linalg.lstsq(design, predicted[:, 1], rcond=None)[0]
+    slopes = {
+        "head_pitch": float(pitch[0]),
+        "head_yaw": float(yaw[1]),
+        "eye_pitch": float(pitch[2]),
+        "eye_yaw": float(yaw[3]),
+    }
+    return {
+        "eyes": (slopes["eye_pitch"] + slopes["eye_yaw"]) / 2,
+        "head": (slopes["head_pitch"] + slopes["head_yaw"]) / 2,
+        **slopes,
+    }
