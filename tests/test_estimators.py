@@ -142,6 +142,30 @@ def test_cli_estimator_and_errors(tmp_path, capsys):
     assert train_main(["--quiet", "--runs", str(tmp_path), "estimator", "--arch", "small_cnn", "--preset", "tiny"]) == 0
     assert (tmp_path / "estimators" / "blackbox-small_cnn" / "model.safetensors").exists()
     assert json.loads((tmp_path / "estimators" / "summary-blackbox.json").read_text())["blackbox-small_cnn"]
+    metrics_path = tmp_path / "estimators" / "blackbox-small_cnn" / "metrics.json"
+    metrics = json.loads(metrics_path.read_text())
+    metrics["seconds"] = 1234.5  # as if training had taken that long
+    metrics_path.write_text(json.dumps(metrics))
+    # Several architectures in one call share one summary; the finished run is re-evaluated, not retrained, and
+    # keeps its training time.
+    args = [
+        "--quiet",
+        "--runs",
+        str(tmp_path),
+        "estimator",
+        "--arch",
+        "small_cnn",
+        "shufflenet_v2_x1_0",
+        "--preset",
+        "tiny",
+    ]
+    assert train_main(args) == 0
+    summary = json.loads((tmp_path / "estimators" / "summary-blackbox.json").read_text())
+    assert set(summary) == {"blackbox-small_cnn", "blackbox-shufflenet_v2_x1_0"}
+    assert (
+        summary["blackbox-small_cnn"]["seconds"] == 1234.5
+        and summary["blackbox-shufflenet_v2_x1_0"]["seconds"] < 1234.5
+    )
     with pytest.raises(SystemExit) as usage:
         train_main(["estimator", "--arch", "alexnet"])
     assert usage.value.code == 2

@@ -115,6 +115,24 @@ def test_training_with_the_method_loss_pulls_towards_the_anchor_and_keeps_gaze()
     assert last < first and loss.terms["msssim"] > first_similarity
 
 
+def test_an_ensemble_of_surrogates_averages_their_gaze_losses():
+    rng = np.random.default_rng(1)
+    image, auxiliary = torch.rand(8, 3, 32, 32), torch.zeros(8, 2)
+    gaze = torch.from_numpy(rng.uniform(-0.3, 0.3, (8, 2)).astype(np.float32))
+    anchor = torch.rand(3, 32, 32)
+    torch.manual_seed(0)
+    first, second = (torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 32 * 32, 2)) for _ in range(2))
+    alone = [PreserverLoss(s, anchor, ssim_weight=2.0)((image, auxiliary), gaze).item() for s in (first, second)]
+    ensemble = PreserverLoss([first, second], anchor, ssim_weight=2.0)
+    total = ensemble((image, auxiliary), gaze).item()
+    assert total == pytest.approx(sum(alone) / 2, rel=1e-6)
+    terms = ensemble.terms
+    assert terms["surrogate_l1"] == pytest.approx((terms["surrogate_l1[0]"] + terms["surrogate_l1[1]"]) / 2)
+    assert terms["surrogate_l1[0]"] != pytest.approx(terms["surrogate_l1[1]"])
+    with pytest.raises(ConfigError, match="at least one surrogate"):
+        PreserverLoss([], anchor)
+
+
 def test_surrogate_augmentation_is_random_differentiable_and_identity_at_zero():
     x = torch.rand(4, 3, 32, 32, requires_grad=True)
     torch.manual_seed(0)
@@ -324,3 +342,19 @@ def test_mirroring_doubles_the_training_faces_and_names_its_own_artefact(tiny_ru
     config = json.loads((directory / "config.json").read_text())
     assert config["mirror"] and json.loads((directory / "metrics.json").read_text())["train_images"] == 2 * 4 * 8
     assert not (runs / "preservers" / "mobile-w4-32px-for-blackbox-small_cnn").exists()
+
+
+def test_pgz_train_preserver_trains_against_an_ensemble_and_records_it(tiny_runs, tmp_path, capsys):
+    runs, common = _runs_beside_the_tiny_estimators(tiny_runs, tmp_path)
+    # Any trained estimator can serve as a surrogate; the tiny black box is the only other one there is.
+    assert train_main([*common, "--surrogate", "blackbox-small_cnn"]) == 0
+    directory = runs / "preservers" / "mobile-w4-32px-for-blackbox-small_cnn"
+    config = json.loads((directory / "config.json").read_text())
+    assert config["surrogate"] == "surrogate-small_cnn"  # the primary: the anchor search's and the evaluation's
+    assert config["surrogates"] == ["surrogate-small_cnn", "blackbox-small_cnn"]
+    assert "more_surrogates" in json.loads((directory / "attempt-0" / "run_key.json").read_text())
+    capsys.readouterr()
+    assert train_main([*common, "--surrogate", "surrogate-nope"]) == 1
+    assert "no trained estimator" in capsys.readouterr().err
+    assert train_main([*common, "--surrogate", "surrogate-small_cnn"]) == 1
+    assert "named twice" in capsys.readouterr().err

@@ -45,7 +45,7 @@ def _distributed() -> bool:
 def _estimator(args: argparse.Namespace) -> int:
     writer = _distributed()
     root = Path(args.runs)
-    archs = BLACK_BOX_ARCHITECTURES if args.arch == "all" else [args.arch]
+    archs = BLACK_BOX_ARCHITECTURES if "all" in args.arch else list(dict.fromkeys(args.arch))
     overrides = {
         k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size), ("lr", args.lr)) if v is not None
     }
@@ -106,7 +106,7 @@ def _preserver(args: argparse.Namespace) -> int:
     if args.anchor_k is not None:
         k_min, k_max = args.anchor_k
         config = dataclasses.replace(config, anchor=dataclasses.replace(config.anchor, k_min=k_min, k_max=k_max))
-    surrogate_dir = root / "estimators" / args.surrogate
+    surrogate_dirs = [root / "estimators" / s for s in (args.surrogate or PRESERVER_PRESETS[args.preset]["surrogates"])]
     # Settings given on the command line name the artefact, so a sweep never overwrites the preset's preserver.
     tag = f"-ssim{args.ssim_weight:g}" if args.ssim_weight is not None else ""
     tag += f"-{args.augment}" if args.augment is not None else ""
@@ -115,7 +115,8 @@ def _preserver(args: argparse.Namespace) -> int:
     summary = {}
     for name in names:
         blackbox_dir = root / "estimators" / name
-        for directory, command in ((blackbox_dir, "--role blackbox"), (surrogate_dir, "--role surrogate")):
+        needed = [(blackbox_dir, "--role blackbox"), *((d, "--role surrogate") for d in surrogate_dirs)]
+        for directory, command in needed:
             if not (directory / "config.json").exists():
                 raise CheckpointError(
                     f"no trained estimator in {directory}; train it first with "
@@ -123,7 +124,7 @@ def _preserver(args: argparse.Namespace) -> int:
                 )
         out = root / "preservers" / f"{config.arch}-w{config.width}-{config.size}px{tag}-for-{name}"
         anchor_dir = root / "anchors" / (f"{name}-{config.size}px" + (tag if args.anchor_k is not None else ""))
-        summary[out.name] = train_preserver(config, blackbox_dir, surrogate_dir, out, anchor_dir, root / "cache")
+        summary[out.name] = train_preserver(config, blackbox_dir, surrogate_dirs, out, anchor_dir, root / "cache")
     _write_summary(root / "preservers" / f"summary-{config.arch}-w{config.width}-{config.size}px{tag}.json", summary)
     return 0
 
@@ -146,8 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument(
         "--arch",
         choices=[*sorted(ARCHITECTURES), "all"],
-        default="resnet18",
-        help="'all' trains the five black-box architectures one after another",
+        nargs="+",
+        default=["resnet18"],
+        help="one or more architectures, trained one after another; 'all' is the five black-box architectures",
     )
     est.add_argument("--preset", choices=sorted(PRESETS), default="quick")
     est.add_argument("--epochs", type=int, default=None)
@@ -168,7 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
     att.set_defaults(handler=_attacker)
     pre = sub.add_parser("preserver", help="generate the anchor and train a privacy preserver for a black box")
     pre.add_argument("--blackbox", required=True, help="a trained black box under RUNS/estimators, or 'all' five")
-    pre.add_argument("--surrogate", default="surrogate-resnet18", help="the surrogate under RUNS/estimators")
+    pre.add_argument(
+        "--surrogate",
+        action="append",
+        default=None,
+        help="a surrogate under RUNS/estimators; repeat for an ensemble, the first is the primary (default: the "
+        "preset's)",
+    )
     pre.add_argument("--arch", choices=sorted(PRESERVERS), default="mobile")
     pre.add_argument("--width", type=int, default=None, help="base width (default: the architecture's own)")
     pre.add_argument("--preset", choices=sorted(PRESERVER_PRESETS), default="quick")

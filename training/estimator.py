@@ -19,7 +19,7 @@ from torch import nn
 
 from privategaze.errors import ConfigError
 from privategaze.geometry import angular_error_deg
-from privategaze.training.checkpoint import TRAIN_STATE, discard_other_runs, save_checkpoint
+from privategaze.training.checkpoint import TRAIN_STATE, discard_other_runs, finished_seconds, save_checkpoint
 from privategaze.training.data.cache import load_or_render
 from privategaze.training.data.synthetic.dataset import SyntheticConfig
 from privategaze.training.fit import FitConfig, fit, predict
@@ -112,6 +112,7 @@ def train_estimator(config: EstimatorConfig, out_dir: str | Path, cache_dir: str
     train = load_or_render(config.data, cache_dir, show_progress=True)
     test = load_or_render(config.eval_data, cache_dir, show_progress=True)
     model = build_model(config.arch, 2, seed=config.fit.seed)
+    trained_in = finished_seconds(out_dir, config.to_dict())
     discard_other_runs(out_dir, config.to_dict())
     log.info("Training %s on %d %s images (%dx%d)", config.name, len(train), config.data.domain, train.size, train.size)
     fit(
@@ -131,7 +132,7 @@ def train_estimator(config: EstimatorConfig, out_dir: str | Path, cache_dir: str
         "users_n_images": len(test),
         "parameters": sum(p.numel() for p in model.parameters()),
         "train_images": len(train),
-        "seconds": time.perf_counter() - start,
+        "seconds": trained_in if trained_in is not None else time.perf_counter() - start,
     }
     save_checkpoint(
         out_dir,

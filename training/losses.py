@@ -16,6 +16,7 @@ image allows (3 at 48x48), and images of 32 pixels or less are upsampled until a
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 from pytorch_msssim import ms_ssim
@@ -110,14 +111,25 @@ AUGMENTATIONS = {"none": None, "eot": SurrogateAugment}
 
 
 class PreserverLoss:
-    """Callable ``(model output, gaze) -> loss`` for `fit`; keeps the last step's terms in `terms`."""
+    """Callable ``(model output, gaze) -> loss`` for `fit`; keeps the last step's terms in `terms`.
+
+    With several surrogates the gaze term is the mean of their L1 losses on the same transformed image (an ensemble,
+    so the generator paints gaze in the cues all of them read); with one it is the method's term.
+    """
 
     def __init__(
-        self, surrogate: nn.Module, anchor: torch.Tensor, ssim_weight: float = 75.0, augment: str = "none"
+        self,
+        surrogate: nn.Module | Sequence[nn.Module],
+        anchor: torch.Tensor,
+        ssim_weight: float = 75.0,
+        augment: str = "none",
     ) -> None:
         if augment not in AUGMENTATIONS:
             raise ConfigError(f"unknown surrogate augmentation {augment!r}; choose one of {sorted(AUGMENTATIONS)}")
-        self.surrogate = surrogate.eval().requires_grad_(False)
+        surrogates = [surrogate] if isinstance(surrogate, nn.Module) else list(surrogate)
+        if not surrogates:
+            raise ConfigError("the preserver loss needs at least one surrogate")
+        self.surrogates = [s.eval().requires_grad_(False) for s in surrogates]
         self.anchor = anchor.reshape(1, 3, *anchor.shape[-2:])
         self.ssim_weight = ssim_weight
         augmentation = AUGMENTATIONS[augment]
@@ -128,11 +140,13 @@ class PreserverLoss:
         image, auxiliary = output
         anchor = self.anchor.to(image.device)
         seen = self.augment(image) if self.augment is not None else image
-        surrogate_l1 = functional.l1_loss(self.surrogate(seen), gaze)
+        each = [functional.l1_loss(surrogate(seen), gaze) for surrogate in self.surrogates]
+        surrogate_l1 = torch.stack(each).mean()
         auxiliary_l1 = functional.l1_loss(auxiliary, gaze)
         similarity = msssim(image, anchor.expand_as(image))
         self.terms = {
             "surrogate_l1": surrogate_l1.item(),
+            **({f"surrogate_l1[{k}]": v.item() for k, v in enumerate(each)} if len(each) > 1 else {}),
             "auxiliary_l1": auxiliary_l1.item(),
             "msssim": similarity.item(),
         }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -162,6 +163,7 @@ PRESETS = {
         "augment": "eot",
         "mirror": False,
         "anchor_attempts": 3,
+        "surrogates": ("surrogate-resnet18",),
     },
     "quick": {
         "size": 48,
@@ -176,6 +178,7 @@ PRESETS = {
         "augment": "eot",
         "mirror": False,
         "anchor_attempts": 3,
+        "surrogates": ("surrogate-resnet18",),
     },
     "published": {
         "size": 224,
@@ -190,6 +193,7 @@ PRESETS = {
         "augment": "none",
         "mirror": False,
         "anchor_attempts": 1,
+        "surrogates": ("surrogate-resnet18",),
     },
 }
 
@@ -283,12 +287,15 @@ class Attempt:
 def train_preserver(
     config: PreserverConfig,
     blackbox_dir: str | Path,
-    surrogate_dir: str | Path,
+    surrogate_dir: str | Path | Sequence[str | Path],
     out_dir: str | Path,
     anchor_dir: str | Path,
     cache_dir: str | Path | None = None,
 ) -> dict:
     """Build the anchor, train the preserver, evaluate it on held-out users' faces, save the deployable module.
+
+    `surrogate_dir` is one surrogate or several (an ensemble: the gaze term averages their losses). The first is the
+    primary one: the anchor search measures its disagreement with the black box, and the evaluation reports it.
 
     With `config.anchor_attempts` > 1 and a validation set, a preserver whose best epoch leaves the black box more
     than `config.gaze_margin_deg` worse on its validation faces than raw ones is trained again on the next anchor
@@ -297,12 +304,8 @@ def train_preserver(
     start = time.perf_counter()
     out_dir, anchor_dir = Path(out_dir), Path(anchor_dir)
     blackbox = LocalBlackBox(blackbox_dir)
-    surrogate, surrogate_config = load_checkpoint(surrogate_dir)
-    surrogate.name = surrogate_config.get("name", Path(surrogate_dir).name)
-    if int(surrogate_config["input_size"]) != config.size:
-        raise ConfigError(
-            f"the surrogate takes {surrogate_config['input_size']}px faces, the preserver {config.size}px"
-        )
+    surrogates, surrogate_configs = _load_surrogates(surrogate_dir, config.size)
+    surrogate, surrogate_config = surrogates[0], surrogate_configs[0]
     train = load_or_render(config.data, cache_dir, show_progress=True)
     if config.mirror:
         train = concatenate([train, train.mirrored()])
@@ -311,6 +314,8 @@ def train_preserver(
         float(angular_error_deg(blackbox.query(validation.images), validation.gaze).mean()) if validation else None
     )
     run_key = {"config": config.to_dict(), "blackbox": blackbox.name, "surrogate": surrogate_config}
+    if len(surrogates) > 1:
+        run_key["more_surrogates"] = surrogate_configs[1:]
     state_files = (TRAIN_STATE, SELECTION_WEIGHTS, SELECTION_RECORD)
     attempts: list[Attempt] = []
     for skip in range(config.anchor_attempts if validation is not None else 1):
@@ -318,7 +323,7 @@ def train_preserver(
         anchor = obtain_anchor(config, blackbox, surrogate, where, cache_dir, skip)
         attempt_dir = out_dir / f"attempt-{skip}"
         discard_other_runs(attempt_dir, {**run_key, "anchor_sha256": anchor.sha256}, state_files)
-        attempts.append(_train_on_anchor(config, surrogate, anchor, train, blackbox, validation, attempt_dir))
+        attempts.append(_train_on_anchor(config, surrogates, anchor, train, blackbox, validation, attempt_dir))
         if (
             raw_validation_deg is None
             or attempts[-1].validation_error_deg <= raw_validation_deg + config.gaze_margin_deg
@@ -356,6 +361,7 @@ def train_preserver(
         "input_size": config.size,
         "blackbox": blackbox.name,
         "surrogate": surrogate.name,
+        "surrogates": [s.name for s in surrogates],
         "anchor_sha256": best.anchor.sha256,
         "anchor_provenance": best.anchor.provenance,
         **config.to_dict(),
@@ -375,18 +381,39 @@ def train_preserver(
     return metrics
 
 
-def _train_on_anchor(config, surrogate, anchor: Anchor, train, blackbox, validation, attempt_dir: Path) -> Attempt:
+def _load_surrogates(dirs: str | Path | Sequence[str | Path], size: int) -> tuple[list[nn.Module], list[dict]]:
+    """The surrogates in `dirs` (one or several), each named, in eval mode; all must take `size`-pixel faces."""
+    dirs = [dirs] if isinstance(dirs, (str, Path)) else list(dirs)
+    if not dirs:
+        raise ConfigError("a preserver needs at least one surrogate")
+    if len({Path(d).name for d in dirs}) != len(dirs):
+        raise ConfigError(f"the same surrogate is named twice: {[Path(d).name for d in dirs]}")
+    models, configs = [], []
+    for directory in dirs:
+        model, model_config = load_checkpoint(directory)
+        model.name = model_config.get("name", Path(directory).name)
+        if int(model_config["input_size"]) != size:
+            raise ConfigError(
+                f"the surrogate {model.name} takes {model_config['input_size']}px faces, the preserver {size}px"
+            )
+        models.append(model)
+        configs.append(model_config)
+    return models, configs
+
+
+def _train_on_anchor(config, surrogates, anchor: Anchor, train, blackbox, validation, attempt_dir: Path) -> Attempt:
     """Train one preserver on `anchor` (resuming in `attempt_dir`), keeping the epoch the black box reads best."""
     anchor_tensor = torch.from_numpy(anchor.image)
     torch.manual_seed(config.fit.seed)
     model = build_preserver(config.arch, anchor_tensor, config.width)
-    loss = PreserverLoss(surrogate, anchor_tensor, config.ssim_weight, config.augment)
+    loss = PreserverLoss(surrogates, anchor_tensor, config.ssim_weight, config.augment)
     log.info(
-        "Training a %s preserver (width %d) for %s on %d public faces",
+        "Training a %s preserver (width %d) for %s on %d public faces against %s",
         config.arch,
         config.width,
         blackbox.name,
         len(train),
+        " + ".join(s.name for s in surrogates),
     )
     selection = EpochSelection(blackbox, validation, config.fit.epochs // 2 + 1, attempt_dir) if validation else None
 
