@@ -296,10 +296,13 @@ def test_a_preserver_run_of_another_configuration_is_not_resumed(tiny_runs, tmp_
     directory = runs / "preservers" / "mobile-w4-32px-for-blackbox-small_cnn"
     first_key = json.loads((directory / "attempt-0" / "run_key.json").read_text())
     capsys.readouterr()
-    assert train_main([*common, "--lr", "0.01"]) == 0
+    # The seed does not name the artefact (settings of the preserver do): same directory, another run.
+    assert train_main(["--seed", "1", *common]) == 0
     assert "another configuration" in capsys.readouterr().err
     second_key = json.loads((directory / "attempt-0" / "run_key.json").read_text())
-    assert second_key["config"]["fit"]["lr"] == 0.01 != first_key["config"]["fit"]["lr"]
+    assert second_key["config"]["fit"]["seed"] == 1 != first_key["config"]["fit"]["seed"]
+    assert train_main([*common, "--lr", "0.01"]) == 0  # a setting given on the command line names its own
+    assert json.loads((runs / "preservers" / "mobile-w4-32px-lr0.01-for-blackbox-small_cnn" / "config.json").read_text())
 
 
 def test_a_preserver_the_black_box_cannot_read_is_retrained_on_the_next_anchors(tiny_runs, tmp_path, monkeypatch):
@@ -337,10 +340,12 @@ def test_the_anchor_k_range_can_be_set_and_names_its_own_artefact(tiny_runs, tmp
 
 def test_mirroring_doubles_the_training_faces_and_names_its_own_artefact(tiny_runs, tmp_path):
     runs, common = _runs_beside_the_tiny_estimators(tiny_runs, tmp_path)
-    assert train_main([*common, "--mirror"]) == 0
-    directory = runs / "preservers" / "mobile-w4-32px-mirror-for-blackbox-small_cnn"
+    assert train_main([*common, "--mirror", "--subjects", "3", "--images", "5", "--epochs", "2"]) == 0
+    directory = runs / "preservers" / "mobile-w4-32px-mirror-3x5-e2-for-blackbox-small_cnn"
     config = json.loads((directory / "config.json").read_text())
-    assert config["mirror"] and json.loads((directory / "metrics.json").read_text())["train_images"] == 2 * 4 * 8
+    assert config["mirror"] and config["fit"]["epochs"] == 2
+    assert config["data"]["n_subjects"] == 3 and config["data"]["images_per_subject"] == 5
+    assert json.loads((directory / "metrics.json").read_text())["train_images"] == 2 * 3 * 5
     assert not (runs / "preservers" / "mobile-w4-32px-for-blackbox-small_cnn").exists()
 
 
@@ -348,7 +353,7 @@ def test_pgz_train_preserver_trains_against_an_ensemble_and_records_it(tiny_runs
     runs, common = _runs_beside_the_tiny_estimators(tiny_runs, tmp_path)
     # Any trained estimator can serve as a surrogate; the tiny black box is the only other one there is.
     assert train_main([*common, "--surrogate", "blackbox-small_cnn"]) == 0
-    directory = runs / "preservers" / "mobile-w4-32px-for-blackbox-small_cnn"
+    directory = runs / "preservers" / "mobile-w4-32px-small_cnn+blackbox-small_cnn-for-blackbox-small_cnn"
     config = json.loads((directory / "config.json").read_text())
     assert config["surrogate"] == "surrogate-small_cnn"  # the primary: the anchor search's and the evaluation's
     assert config["surrogates"] == ["surrogate-small_cnn", "blackbox-small_cnn"]

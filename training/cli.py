@@ -106,12 +106,25 @@ def _preserver(args: argparse.Namespace) -> int:
     if args.anchor_k is not None:
         k_min, k_max = args.anchor_k
         config = dataclasses.replace(config, anchor=dataclasses.replace(config.anchor, k_min=k_min, k_max=k_max))
-    surrogate_dirs = [root / "estimators" / s for s in (args.surrogate or PRESERVER_PRESETS[args.preset]["surrogates"])]
+    if args.subjects is not None or args.images is not None:
+        data = dataclasses.replace(
+            config.data,
+            n_subjects=args.subjects or config.data.n_subjects,
+            images_per_subject=args.images or config.data.images_per_subject,
+        )
+        config = dataclasses.replace(config, data=data)
+    surrogates = tuple(args.surrogate or PRESERVER_PRESETS[args.preset]["surrogates"])
+    surrogate_dirs = [root / "estimators" / s for s in surrogates]
     # Settings given on the command line name the artefact, so a sweep never overwrites the preset's preserver.
     tag = f"-ssim{args.ssim_weight:g}" if args.ssim_weight is not None else ""
     tag += f"-{args.augment}" if args.augment is not None else ""
     tag += {True: "-mirror", False: "-nomirror", None: ""}[args.mirror]
     tag += f"-k{args.anchor_k[0]}-{args.anchor_k[1]}" if args.anchor_k is not None else ""
+    tag += f"-{config.data.n_subjects}x{config.data.images_per_subject}" if args.subjects or args.images else ""
+    tag += f"-e{args.epochs}" if args.epochs is not None else ""
+    tag += f"-lr{args.lr:g}" if args.lr is not None else ""
+    if surrogates != tuple(PRESERVER_PRESETS[args.preset]["surrogates"]):
+        tag += "-" + "+".join(s.removeprefix("surrogate-") for s in surrogates)
     summary = {}
     for name in names:
         blackbox_dir = root / "estimators" / name
@@ -194,6 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="random transformations of x' before the surrogate (default: the preset's; the method has none)",
     )
+    pre.add_argument("--subjects", type=int, default=None, help="public subjects to train on (default: the preset's)")
+    pre.add_argument("--images", type=int, default=None, help="images per public subject (default: the preset's)")
     pre.add_argument(
         "--mirror",
         action=argparse.BooleanOptionalAction,

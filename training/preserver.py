@@ -163,7 +163,7 @@ PRESETS = {
         "augment": "eot",
         "mirror": False,
         "anchor_attempts": 3,
-        "surrogates": ("surrogate-resnet18",),
+        "surrogates": ("surrogate-small_cnn",),  # the tests' and smoke runs' estimator
     },
     "quick": {
         "size": 48,
