@@ -211,7 +211,7 @@ def build_manifest(name: str, config: ExportConfig, preserver: dict, report: dic
         if len(structure[io]) != 1 or [int(d) for d in structure[io][0]["shape"]] != list(shape):
             raise ModelFileError(f"{name}: the artefact's {io} {structure[io]} are not one tensor of shape {shape}")
     keys = ("name", "arch", "width", "input_size", "blackbox", "surrogate", "anchor_sha256")
-    training = ("data", "fit", "anchor", "ssim_weight", "augment", "anchor_attempts", "gaze_margin_deg")
+    training = ("data", "fit", "anchor", "ssim_weight", "augment", "mirror", "anchor_attempts", "gaze_margin_deg")
     return Manifest(
         name=name,
         target=config.target,
@@ -225,6 +225,8 @@ def build_manifest(name: str, config: ExportConfig, preserver: dict, report: dic
         face_model=SDK_FACE_MODEL,  # the one the whole toolkit normalizes with
         preserver={
             **{k: preserver.get(k) for k in keys},
+            # Preservers trained before ensembles existed have one surrogate and no list.
+            **({"surrogates": preserver["surrogates"]} if "surrogates" in preserver else {}),
             "training": {k: preserver[k] for k in training if k in preserver},
         },
         tools=tool_versions(config.target),

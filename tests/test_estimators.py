@@ -16,7 +16,16 @@ from torch import nn
 from privategaze.errors import ConfigError
 from privategaze.training.attacker import AttackerConfig, attack, split
 from privategaze.training.blackbox import BlackBox, LocalBlackBox
-from privategaze.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from privategaze.training.checkpoint import (
+    METRICS,
+    RUN_KEY,
+    TRAIN_STATE,
+    CheckpointError,
+    discard_other_runs,
+    finished_seconds,
+    load_checkpoint,
+    save_checkpoint,
+)
 from privategaze.training.cli import main as train_main
 from privategaze.training.data.synthetic.dataset import SyntheticConfig, SyntheticGazeDataset
 from privategaze.training.estimator import estimator_config, train_estimator
@@ -146,6 +155,7 @@ def test_cli_estimator_and_errors(tmp_path, capsys):
     metrics = json.loads(metrics_path.read_text())
     metrics["seconds"] = 1234.5  # as if training had taken that long
     metrics_path.write_text(json.dumps(metrics))
+    weights = (metrics_path.parent / "model.safetensors").read_bytes()
     # Several architectures in one call share one summary; the finished run is re-evaluated, not retrained, and
     # keeps its training time.
     args = [
@@ -166,6 +176,12 @@ def test_cli_estimator_and_errors(tmp_path, capsys):
         summary["blackbox-small_cnn"]["seconds"] == 1234.5
         and summary["blackbox-shufflenet_v2_x1_0"]["seconds"] < 1234.5
     )
+    assert (metrics_path.parent / "model.safetensors").read_bytes() == weights  # re-evaluated, not retrained
+    # Another configuration in the same directory takes that run's metrics away with its state.
+    one = ["--quiet", "--runs", str(tmp_path), "estimator", "--arch", "small_cnn", "--preset", "tiny"]
+    assert train_main([*one, "--lr", "0.01"]) == 0
+    assert json.loads(metrics_path.read_text())["seconds"] != 1234.5
+    assert train_main(["--quiet", "--runs", str(tmp_path), "estimator", "--arch", "all", "small_cnn"]) == 1
     with pytest.raises(SystemExit) as usage:
         train_main(["estimator", "--arch", "alexnet"])
     assert usage.value.code == 2
@@ -195,3 +211,16 @@ def test_an_estimator_run_of_another_configuration_is_trained_afresh(tmp_path, c
     assert "another configuration" in capsys.readouterr().err
     key = json.loads((tmp_path / "estimators" / "blackbox-small_cnn" / "run_key.json").read_text())
     assert key["fit"]["lr"] == 0.01
+
+
+def test_a_resumed_run_never_reports_the_training_time_of_the_run_it_replaced(tmp_path):
+    first, second = {"fit": {"lr": 0.002}}, {"fit": {"lr": 0.01}}
+    discard_other_runs(tmp_path, first, (TRAIN_STATE, METRICS))
+    (tmp_path / TRAIN_STATE).write_bytes(b"state")
+    (tmp_path / METRICS).write_text(json.dumps({"seconds": 99.0}))
+    assert finished_seconds(tmp_path, first) == 99.0 and finished_seconds(tmp_path, second) is None
+    # The second configuration starts, is interrupted after an epoch (its own state), then resumes.
+    discard_other_runs(tmp_path, second, (TRAIN_STATE, METRICS))
+    (tmp_path / TRAIN_STATE).write_bytes(b"partial state of the second run")
+    assert json.loads((tmp_path / RUN_KEY).read_text()) == second
+    assert finished_seconds(tmp_path, second) is None

@@ -47,6 +47,7 @@ def test_artefact_manifest_reads_back_and_matches_the_sidecar(exported, target, 
     assert embedded.target == target and embedded.precision == precision
     assert embedded.blackbox == "blackbox-small_cnn" and len(embedded.anchor_sha256) == 64
     assert embedded.input.size == 32 and embedded.tools["privategaze"]
+    assert embedded.preserver["surrogates"] == [embedded.preserver["surrogate"]] == ["surrogate-small_cnn"]
 
 
 @pytest.mark.parametrize(("target", "precision"), ALL)

@@ -204,7 +204,7 @@ def test_pgz_train_preserver_writes_a_loadable_deployable_artefact(tiny_runs):
     metrics = json.loads((directory / "metrics.json").read_text())
     assert metrics["anchor_blackbox_queries"] == 32 + 4  # tiny pool (4 x 8) + K in 1..4
     assert metrics["cost_at_224"]["flops"] <= 1.3e9
-    assert not config["mirror"] and metrics["train_images"] == 4 * 8  # the tiny public set
+    assert "mirror" not in config and metrics["train_images"] == 4 * 8  # the tiny public set, not mirrored
     faces = (np.random.default_rng(0).random((2, 32, 32, 3)) * 255).astype(np.uint8)
     out = obfuscate(module, faces)
     assert out.shape == faces.shape and out.dtype == np.uint8
@@ -221,7 +221,7 @@ def test_mirroring_is_recorded_and_older_configurations_read_as_unmirrored():
     assert preserver_module.PreserverConfig.from_dict(config.to_dict()) == config
     older = {k: v for k, v in config.to_dict().items() if k != "mirror"}
     assert not preserver_module.PreserverConfig.from_dict(older).mirror
-    assert not preserver_config("paper", "published").mirror  # the method trains on the faces as they are
+    assert "mirror" not in preserver_config("mobile", "quick").to_dict()  # older run keys stay valid
 
 
 def test_load_preserver_rejects_other_artefacts(tiny_runs):
@@ -301,8 +301,12 @@ def test_a_preserver_run_of_another_configuration_is_not_resumed(tiny_runs, tmp_
     assert "another configuration" in capsys.readouterr().err
     second_key = json.loads((directory / "attempt-0" / "run_key.json").read_text())
     assert second_key["config"]["fit"]["seed"] == 1 != first_key["config"]["fit"]["seed"]
-    assert train_main([*common, "--lr", "0.01"]) == 0  # a setting given on the command line names its own
-    assert json.loads((runs / "preservers" / "mobile-w4-32px-lr0.01-for-blackbox-small_cnn" / "config.json").read_text())
+    assert train_main([*common, "--lr", "0.01"]) == 0  # a setting that differs from the preset names its own
+    tagged = runs / "preservers" / "mobile-w4-32px-lr0.01-for-blackbox-small_cnn"
+    assert json.loads((tagged / "config.json").read_text())["fit"]["lr"] == 0.01
+    lr = preserver_config("mobile", "tiny").fit.lr
+    assert train_main([*common, "--lr", str(lr), "--no-mirror"]) == 0  # the preset's own values: the same artefact
+    assert {p.name for p in (runs / "preservers").iterdir() if p.is_dir()} == {directory.name, tagged.name}
 
 
 def test_a_preserver_the_black_box_cannot_read_is_retrained_on_the_next_anchors(tiny_runs, tmp_path, monkeypatch):
@@ -351,15 +355,38 @@ def test_mirroring_doubles_the_training_faces_and_names_its_own_artefact(tiny_ru
 
 def test_pgz_train_preserver_trains_against_an_ensemble_and_records_it(tiny_runs, tmp_path, capsys):
     runs, common = _runs_beside_the_tiny_estimators(tiny_runs, tmp_path)
-    # Any trained estimator can serve as a surrogate; the tiny black box is the only other one there is.
-    assert train_main([*common, "--surrogate", "blackbox-small_cnn"]) == 0
-    directory = runs / "preservers" / "mobile-w4-32px-small_cnn+blackbox-small_cnn-for-blackbox-small_cnn"
+    second = ["--quiet", "--runs", str(runs), "estimator", "--role", "surrogate", "--preset", "tiny"]
+    assert train_main([*second, "--arch", "shufflenet_v2_x1_0"]) == 0
+    assert train_main([*common, "--surrogate", "surrogate-shufflenet_v2_x1_0"]) == 0
+    directory = runs / "preservers" / "mobile-w4-32px-small_cnn+shufflenet_v2_x1_0-for-blackbox-small_cnn"
     config = json.loads((directory / "config.json").read_text())
     assert config["surrogate"] == "surrogate-small_cnn"  # the primary: the anchor search's and the evaluation's
-    assert config["surrogates"] == ["surrogate-small_cnn", "blackbox-small_cnn"]
+    assert config["surrogates"] == ["surrogate-small_cnn", "surrogate-shufflenet_v2_x1_0"]
     assert "more_surrogates" in json.loads((directory / "attempt-0" / "run_key.json").read_text())
     capsys.readouterr()
     assert train_main([*common, "--surrogate", "surrogate-nope"]) == 1
     assert "no trained estimator" in capsys.readouterr().err
     assert train_main([*common, "--surrogate", "surrogate-small_cnn"]) == 1
     assert "named twice" in capsys.readouterr().err
+    # A black box is only ever queried: its weights can never stand in for a surrogate.
+    assert train_main([*common, "--surrogate", "blackbox-small_cnn"]) == 1
+    assert "not a surrogate" in capsys.readouterr().err
+    assert train_main([*common, "--surrogate", "../estimators/surrogate-small_cnn"]) == 1
+    assert "directory under RUNS/estimators" in capsys.readouterr().err
+
+
+def test_training_faces_may_not_overlap_the_anchor_pool_or_the_validation_faces():
+    config = preserver_config("mobile", "quick")
+    assert config.data.first_image + config.data.images_per_subject <= config.pool.first_image
+    for images, what in ((501, "anchor pool"), (450, None)):
+        data = dataclasses.replace(config.data, images_per_subject=images)
+        if what is None:
+            dataclasses.replace(config, data=data)
+            continue
+        with pytest.raises(ConfigError, match=what):
+            dataclasses.replace(config, data=data)
+    validation_block = dataclasses.replace(config.data, first_image=690, images_per_subject=20)
+    with pytest.raises(ConfigError, match="validation set"):
+        dataclasses.replace(config, data=validation_block)
+    other_seed = dataclasses.replace(config.data, first_image=500, seed=1)  # another seed: other faces
+    dataclasses.replace(config, data=other_seed)

@@ -7,7 +7,8 @@ users' domain:
   transformed held-out faces;
 - privacy: identity and gender attackers trained on transformed faces with the true labels (the method's threat
   model: the provider stores D_p with labels and trains classifiers), with chance levels and 95% intervals;
-- similarity: MS-SSIM of the transformed faces to the anchor.
+- similarity: MS-SSIM of the transformed faces to the anchor;
+- cues (synthetic faces only): how far each estimator's reading follows the eyes and the head (`cues.cue_slopes`).
 
 Transforms map uint8 (N, H, W, 3) faces to uint8 faces: what a device would encode and send.
 """

@@ -2,7 +2,8 @@
 
 The audit result is a JSON-serialisable dict (schema ``privategaze.audit/1``): one row per transform (raw images,
 the preserver, each baseline, the anchor) with the gaze error of every estimator in degrees, the identity and gender
-attackers' accuracy (with 95% interval, chance level and test count), the MS-SSIM to the anchor, and the pass bars.
+attackers' accuracy (with 95% interval, chance level and test count), the MS-SSIM to the anchor, on synthetic faces
+each estimator's cue slopes (``cue_slopes``: eyes and head, `cues.cue_slopes`), and the pass bars.
 Any attacker or MS-SSIM figure may be missing (None); it shows as "-" and the bars it decides cannot be met or failed.
 """
 

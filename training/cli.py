@@ -11,10 +11,12 @@ import argparse
 import dataclasses
 import logging
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from privategaze.cli import add_common_arguments, run_command
+from privategaze.errors import ConfigError
 from privategaze.training.attacker import TASKS, AttackerConfig, attack
 from privategaze.training.checkpoint import CheckpointError, write_json
 from privategaze.training.data.cache import load_or_render
@@ -45,6 +47,8 @@ def _distributed() -> bool:
 def _estimator(args: argparse.Namespace) -> int:
     writer = _distributed()
     root = Path(args.runs)
+    if "all" in args.arch and len(args.arch) > 1:
+        raise ConfigError(f"--arch all already means the five black-box architectures; got {' '.join(args.arch)}")
     archs = BLACK_BOX_ARCHITECTURES if "all" in args.arch else list(dict.fromkeys(args.arch))
     overrides = {
         k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size), ("lr", args.lr)) if v is not None
@@ -95,8 +99,9 @@ def _attacker(args: argparse.Namespace) -> int:
 def _preserver(args: argparse.Namespace) -> int:
     root = Path(args.runs)
     names = [f"blackbox-{a}" for a in BLACK_BOX_ARCHITECTURES] if args.blackbox == "all" else [args.blackbox]
-    overrides = {k: v for k, v in (("epochs", args.epochs), ("lr", args.lr)) if v is not None}
-    config = preserver_config(args.arch, args.preset, width=args.width, seed=args.seed, **overrides)
+    preset = preserver_config(args.arch, args.preset, width=args.width, seed=args.seed)
+    fit = {k: v for k, v in (("epochs", args.epochs), ("lr", args.lr)) if v is not None}
+    config = dataclasses.replace(preset, fit=dataclasses.replace(preset.fit, **fit))
     if args.ssim_weight is not None:
         config = dataclasses.replace(config, ssim_weight=args.ssim_weight)
     if args.augment is not None:
@@ -109,22 +114,19 @@ def _preserver(args: argparse.Namespace) -> int:
     if args.subjects is not None or args.images is not None:
         data = dataclasses.replace(
             config.data,
-            n_subjects=args.subjects or config.data.n_subjects,
-            images_per_subject=args.images or config.data.images_per_subject,
+            n_subjects=config.data.n_subjects if args.subjects is None else args.subjects,
+            images_per_subject=config.data.images_per_subject if args.images is None else args.images,
         )
         config = dataclasses.replace(config, data=data)
     surrogates = tuple(args.surrogate or PRESERVER_PRESETS[args.preset]["surrogates"])
+    for surrogate in surrogates:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", surrogate):
+            raise ConfigError(f"--surrogate takes the name of a directory under RUNS/estimators, got {surrogate!r}")
     surrogate_dirs = [root / "estimators" / s for s in surrogates]
-    # Settings given on the command line name the artefact, so a sweep never overwrites the preset's preserver.
-    tag = f"-ssim{args.ssim_weight:g}" if args.ssim_weight is not None else ""
-    tag += f"-{args.augment}" if args.augment is not None else ""
-    tag += {True: "-mirror", False: "-nomirror", None: ""}[args.mirror]
-    tag += f"-k{args.anchor_k[0]}-{args.anchor_k[1]}" if args.anchor_k is not None else ""
-    tag += f"-{config.data.n_subjects}x{config.data.images_per_subject}" if args.subjects or args.images else ""
-    tag += f"-e{args.epochs}" if args.epochs is not None else ""
-    tag += f"-lr{args.lr:g}" if args.lr is not None else ""
-    if surrogates != tuple(PRESERVER_PRESETS[args.preset]["surrogates"]):
-        tag += "-" + "+".join(s.removeprefix("surrogate-") for s in surrogates)
+    # Every setting that differs from the preset names the artefact, so a sweep never overwrites the preset's
+    # preserver (the seed does not: a re-run with another seed replaces the run).
+    tag = _setting_tag(config, preset, surrogates, tuple(PRESERVER_PRESETS[args.preset]["surrogates"]))
+    k_tag = f"-k{config.anchor.k_min}-{config.anchor.k_max}" if config.anchor != preset.anchor else ""
     summary = {}
     for name in names:
         blackbox_dir = root / "estimators" / name
@@ -136,10 +138,23 @@ def _preserver(args: argparse.Namespace) -> int:
                     f"`pgz-train estimator {command} --arch ... --preset {args.preset}`"
                 )
         out = root / "preservers" / f"{config.arch}-w{config.width}-{config.size}px{tag}-for-{name}"
-        anchor_dir = root / "anchors" / (f"{name}-{config.size}px" + (tag if args.anchor_k is not None else ""))
+        anchor_dir = root / "anchors" / f"{name}-{config.size}px{k_tag}"  # only K changes how the anchor is made
         summary[out.name] = train_preserver(config, blackbox_dir, surrogate_dirs, out, anchor_dir, root / "cache")
     _write_summary(root / "preservers" / f"summary-{config.arch}-w{config.width}-{config.size}px{tag}.json", summary)
     return 0
+
+
+def _setting_tag(config, preset, surrogates: tuple[str, ...], preset_surrogates: tuple[str, ...]) -> str:
+    """The part of a preserver's directory name that records how its settings differ from its preset's."""
+    tag = f"-ssim{config.ssim_weight:g}" if config.ssim_weight != preset.ssim_weight else ""
+    tag += f"-{config.augment}" if config.augment != preset.augment else ""
+    tag += ("-mirror" if config.mirror else "-nomirror") if config.mirror != preset.mirror else ""
+    tag += f"-k{config.anchor.k_min}-{config.anchor.k_max}" if config.anchor != preset.anchor else ""
+    tag += f"-{config.data.n_subjects}x{config.data.images_per_subject}" if config.data != preset.data else ""
+    tag += f"-e{config.fit.epochs}" if config.fit.epochs != preset.fit.epochs else ""
+    tag += f"-lr{config.fit.lr:g}" if config.fit.lr != preset.fit.lr else ""
+    tag += "-" + "+".join(s.removeprefix("surrogate-") for s in surrogates) if surrogates != preset_surrogates else ""
+    return tag
 
 
 def _write_summary(path: Path, data: dict) -> None:

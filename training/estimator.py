@@ -19,7 +19,7 @@ from torch import nn
 
 from privategaze.errors import ConfigError
 from privategaze.geometry import angular_error_deg
-from privategaze.training.checkpoint import TRAIN_STATE, discard_other_runs, finished_seconds, save_checkpoint
+from privategaze.training.checkpoint import METRICS, TRAIN_STATE, discard_other_runs, finished_seconds, save_checkpoint
 from privategaze.training.data.cache import load_or_render
 from privategaze.training.data.synthetic.dataset import SyntheticConfig
 from privategaze.training.fit import FitConfig, fit, predict
@@ -113,7 +113,8 @@ def train_estimator(config: EstimatorConfig, out_dir: str | Path, cache_dir: str
     test = load_or_render(config.eval_data, cache_dir, show_progress=True)
     model = build_model(config.arch, 2, seed=config.fit.seed)
     trained_in = finished_seconds(out_dir, config.to_dict())
-    discard_other_runs(out_dir, config.to_dict())
+    # Another run's metrics go with its state, so a later resume never reports that run's training time.
+    discard_other_runs(out_dir, config.to_dict(), (TRAIN_STATE, METRICS))
     log.info("Training %s on %d %s images (%dx%d)", config.name, len(train), config.data.domain, train.size, train.size)
     fit(
         model,

@@ -126,7 +126,8 @@ class PreserverLoss:
     ) -> None:
         if augment not in AUGMENTATIONS:
             raise ConfigError(f"unknown surrogate augmentation {augment!r}; choose one of {sorted(AUGMENTATIONS)}")
-        surrogates = [surrogate] if isinstance(surrogate, nn.Module) else list(surrogate)
+        single = isinstance(surrogate, nn.Module) and not isinstance(surrogate, nn.ModuleList)
+        surrogates = [surrogate] if single else list(surrogate)
         if not surrogates:
             raise ConfigError("the preserver loss needs at least one surrogate")
         self.surrogates = [s.eval().requires_grad_(False) for s in surrogates]
@@ -140,7 +141,7 @@ class PreserverLoss:
         image, auxiliary = output
         anchor = self.anchor.to(image.device)
         seen = self.augment(image) if self.augment is not None else image
-        each = [functional.l1_loss(surrogate(seen), gaze) for surrogate in self.surrogates]
+        each = [functional.l1_loss(surrogate.to(image.device)(seen), gaze) for surrogate in self.surrogates]
         surrogate_l1 = torch.stack(each).mean()
         auxiliary_l1 = functional.l1_loss(auxiliary, gaze)
         similarity = msssim(image, anchor.expand_as(image))

@@ -1,7 +1,8 @@
 """Train a privacy preserver for one black box: anchor generation, then the method's objective, then the deployable.
 
 `train_preserver` queries the black box only through the BlackBox interface (to build the anchor, and to measure
-its error on obfuscated faces at the end), trains against the frozen surrogate, and writes a preserver artefact
+its error on obfuscated faces at the end), trains against the frozen surrogate (or an ensemble of surrogates, their
+gaze losses averaged), and writes a preserver artefact
 directory whose ``model.safetensors`` is the *deployable* module (raw face in, obfuscated face out, anchor features
 as constants): that is what export consumes, via `load_preserver`, without the training-time modules.
 """
@@ -9,6 +10,7 @@ as constants): that is what export consumes, via `load_preserver`, without the t
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -55,7 +57,7 @@ METHOD_FIT = {"lr": 1e-3, "batch_size": 32, "shift_px": 0}
 
 @dataclass(frozen=True)
 class PreserverConfig:
-    """Everything that determines a trained preserver (besides the black box and surrogate it is trained for)."""
+    """Everything that determines a trained preserver (besides the black box and the surrogates it is trained for)."""
 
     arch: str
     width: int
@@ -79,6 +81,13 @@ class PreserverConfig:
             raise ConfigError("training, anchor-pool, validation and evaluation images must have the same size")
         if any(c.domain != "public" for c in public):
             raise ConfigError("the preserver, its anchor and its epoch selection use public data only ('public')")
+        held_out = {"anchor pool": self.pool, **({"validation set": self.validation} if self.validation else {})}
+        for what, other in held_out.items():
+            if _images_overlap(self.data, other):
+                raise ConfigError(
+                    f"the training faces (images {self.data.first_image}..{_last_image(self.data)} of each subject) "
+                    f"overlap the {what}'s ({other.first_image}..{_last_image(other)}): fewer images per subject"
+                )
         if self.ssim_weight < 0:
             raise ConfigError(f"ssim_weight must be >= 0, got {self.ssim_weight}")
         if self.anchor_attempts < 1 or self.gaze_margin_deg < 0:
@@ -102,7 +111,8 @@ class PreserverConfig:
             "fit": self.fit.to_dict(),
             "ssim_weight": self.ssim_weight,
             "augment": self.augment,
-            "mirror": self.mirror,
+            # Written only when set, so the runs and artefacts made before the option existed keep their keys.
+            **({"mirror": True} if self.mirror else {}),
             "anchor_attempts": self.anchor_attempts,
             "gaze_margin_deg": self.gaze_margin_deg,
         }
@@ -124,6 +134,16 @@ class PreserverConfig:
             anchor_attempts=int(data.get("anchor_attempts", 1)),
             gaze_margin_deg=float(data.get("gaze_margin_deg", 1.0)),
         )
+
+
+def _last_image(config: SyntheticConfig) -> int:
+    return config.first_image + config.images_per_subject - 1
+
+
+def _images_overlap(a: SyntheticConfig, b: SyntheticConfig) -> bool:
+    """Whether two sets of one domain and seed share a face (every set starts at subject 0)."""
+    same_faces = a.domain == b.domain and a.seed == b.seed
+    return same_faces and a.first_image <= _last_image(b) and b.first_image <= _last_image(a)
 
 
 # The named configurations. `published` is the authors' (224x224, K in 15..49, MS-SSIM weight 75, no augmentation,
@@ -383,7 +403,7 @@ def train_preserver(
 
 def _load_surrogates(dirs: str | Path | Sequence[str | Path], size: int) -> tuple[list[nn.Module], list[dict]]:
     """The surrogates in `dirs` (one or several), each named, in eval mode; all must take `size`-pixel faces."""
-    dirs = [dirs] if isinstance(dirs, (str, Path)) else list(dirs)
+    dirs = [dirs] if isinstance(dirs, (str, os.PathLike)) else list(dirs)
     if not dirs:
         raise ConfigError("a preserver needs at least one surrogate")
     if len({Path(d).name for d in dirs}) != len(dirs):
@@ -392,6 +412,9 @@ def _load_surrogates(dirs: str | Path | Sequence[str | Path], size: int) -> tupl
     for directory in dirs:
         model, model_config = load_checkpoint(directory)
         model.name = model_config.get("name", Path(directory).name)
+        if model_config.get("role") != "surrogate":
+            # A black box is only ever queried (threat model): its weights must never judge the generator.
+            raise ConfigError(f"{model.name} is a {model_config.get('role', 'unknown')!r} estimator, not a surrogate")
         if int(model_config["input_size"]) != size:
             raise ConfigError(
                 f"the surrogate {model.name} takes {model_config['input_size']}px faces, the preserver {size}px"
