@@ -151,8 +151,9 @@ def cue_table(result: Mapping[str, Any]) -> str | None:
     legend = (
         "Which cues each estimator reads (`training/cues.py`): least-squares slopes of its predicted pitch and yaw on "
         "the synthetic scene's eye-in-head and head rotations, as 'eyes / head' (each the mean of the pitch and yaw "
-        "slopes; 1 follows the cue fully, 0 ignores it). A preserver keeps the anchor's head, so on its faces only the "
-        "eyes can carry gaze: an estimator with a small eye slope on raw faces has little to read there."
+        "slopes; 1 follows the cue fully, 0 ignores it). On raw faces they show what an estimator reads; on a "
+        "transform's faces, how much of the true eye and head rotation reaches its reading. A preserver keeps the "
+        "anchor's head, so it must paint both into the face in a form each black box reads."
     )
     return legend + "\n\n" + "\n".join(lines) + "\n"
 
