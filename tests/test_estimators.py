@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from privategaze.errors import ConfigError
+from privategaze.training import estimator as estimator_module
 from privategaze.training.attacker import AttackerConfig, attack, split
 from privategaze.training.blackbox import BlackBox, LocalBlackBox
 from privategaze.training.checkpoint import (
@@ -224,3 +225,30 @@ def test_a_resumed_run_never_reports_the_training_time_of_the_run_it_replaced(tm
     (tmp_path / TRAIN_STATE).write_bytes(b"partial state of the second run")
     assert json.loads((tmp_path / RUN_KEY).read_text()) == second
     assert finished_seconds(tmp_path, second) is None
+
+
+def test_an_interrupted_run_of_another_configuration_does_not_inherit_the_old_training_time(tmp_path, monkeypatch):
+    out, cache = tmp_path / "blackbox-small_cnn", tmp_path / "cache"
+    estimator_module.train_estimator(estimator_module.estimator_config("small_cnn", "blackbox", "tiny"), out, cache)
+    metrics = json.loads((out / METRICS).read_text())
+    (out / METRICS).write_text(json.dumps({**metrics, "seconds": 1234.5}))
+
+    class StopError(Exception):
+        pass
+
+    real_fit = estimator_module.fit
+
+    def stop_after_the_first_epoch(*args, progress=None, **kwargs):
+        def progress_then_stop(epoch, loss):
+            raise StopError
+
+        return real_fit(*args, progress=progress_then_stop, **kwargs)
+
+    other = estimator_module.estimator_config("small_cnn", "blackbox", "tiny", epochs=2)
+    monkeypatch.setattr(estimator_module, "fit", stop_after_the_first_epoch)
+    with pytest.raises(StopError):
+        estimator_module.train_estimator(other, out, cache)
+    assert (out / TRAIN_STATE).exists() and not (out / METRICS).exists()
+    monkeypatch.setattr(estimator_module, "fit", real_fit)
+    resumed = estimator_module.train_estimator(other, out, cache)  # resumes the second run after its first epoch
+    assert resumed["seconds"] != 1234.5

@@ -373,6 +373,14 @@ def test_pgz_train_preserver_trains_against_an_ensemble_and_records_it(tiny_runs
     assert "not a surrogate" in capsys.readouterr().err
     assert train_main([*common, "--surrogate", "../estimators/surrogate-small_cnn"]) == 1
     assert "directory under RUNS/estimators" in capsys.readouterr().err
+    assert train_main([*common[:5], "../blackbox-small_cnn", *common[6:]]) == 1
+    assert "--blackbox takes the name" in capsys.readouterr().err
+    # Another primary surrogate makes another anchor, in its own folder; the preset's stays as it was.
+    shared = (runs / "anchors" / "blackbox-small_cnn-32px" / "anchor.png").read_bytes()
+    assert train_main([*common[:-4], "--surrogate", "surrogate-shufflenet_v2_x1_0", *common[-2:]]) == 0
+    own = runs / "anchors" / "blackbox-small_cnn-32px-shufflenet_v2_x1_0"
+    assert json.loads((own / "anchor.json").read_text())["surrogate"] == "surrogate-shufflenet_v2_x1_0"
+    assert (runs / "anchors" / "blackbox-small_cnn-32px" / "anchor.png").read_bytes() == shared
 
 
 def test_training_faces_may_not_overlap_the_anchor_pool_or_the_validation_faces():

@@ -59,11 +59,12 @@ def _estimator(args: argparse.Namespace) -> int:
         if args.images is not None or args.subjects is not None or args.size is not None:
             data = dataclasses.replace(
                 config.data,
-                n_subjects=args.subjects or config.data.n_subjects,
-                images_per_subject=args.images or config.data.images_per_subject,
-                size=args.size or config.data.size,
+                n_subjects=config.data.n_subjects if args.subjects is None else args.subjects,
+                images_per_subject=config.data.images_per_subject if args.images is None else args.images,
+                size=config.data.size if args.size is None else args.size,
             )
-            eval_data = dataclasses.replace(config.eval_data, size=args.size or config.eval_data.size)
+            size = config.eval_data.size if args.size is None else args.size
+            eval_data = dataclasses.replace(config.eval_data, size=size)
             config = dataclasses.replace(config, data=data, eval_data=eval_data)
         summary[config.name] = train_estimator(config, root / "estimators" / config.name, root / "cache")
     if writer:
@@ -119,14 +120,17 @@ def _preserver(args: argparse.Namespace) -> int:
         )
         config = dataclasses.replace(config, data=data)
     surrogates = tuple(args.surrogate or PRESERVER_PRESETS[args.preset]["surrogates"])
-    for surrogate in surrogates:
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", surrogate):
-            raise ConfigError(f"--surrogate takes the name of a directory under RUNS/estimators, got {surrogate!r}")
+    for option, value in [("--blackbox", args.blackbox), *(("--surrogate", s) for s in surrogates)]:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", value):
+            raise ConfigError(f"{option} takes the name of a directory under RUNS/estimators, got {value!r}")
     surrogate_dirs = [root / "estimators" / s for s in surrogates]
     # Every setting that differs from the preset names the artefact, so a sweep never overwrites the preset's
     # preserver (the seed does not: a re-run with another seed replaces the run).
-    tag = _setting_tag(config, preset, surrogates, tuple(PRESERVER_PRESETS[args.preset]["surrogates"]))
-    k_tag = f"-k{config.anchor.k_min}-{config.anchor.k_max}" if config.anchor != preset.anchor else ""
+    preset_surrogates = tuple(PRESERVER_PRESETS[args.preset]["surrogates"])
+    tag = _setting_tag(config, preset, surrogates, preset_surrogates)
+    # The anchor depends on K and on the primary surrogate (and the black box and pool): runs that share both share it.
+    anchor_tag = f"-k{config.anchor.k_min}-{config.anchor.k_max}" if config.anchor != preset.anchor else ""
+    anchor_tag += f"-{surrogates[0].removeprefix('surrogate-')}" if surrogates[0] != preset_surrogates[0] else ""
     summary = {}
     for name in names:
         blackbox_dir = root / "estimators" / name
@@ -138,7 +142,7 @@ def _preserver(args: argparse.Namespace) -> int:
                     f"`pgz-train estimator {command} --arch ... --preset {args.preset}`"
                 )
         out = root / "preservers" / f"{config.arch}-w{config.width}-{config.size}px{tag}-for-{name}"
-        anchor_dir = root / "anchors" / f"{name}-{config.size}px{k_tag}"  # only K changes how the anchor is made
+        anchor_dir = root / "anchors" / f"{name}-{config.size}px{anchor_tag}"
         summary[out.name] = train_preserver(config, blackbox_dir, surrogate_dirs, out, anchor_dir, root / "cache")
     _write_summary(root / "preservers" / f"summary-{config.arch}-w{config.width}-{config.size}px{tag}.json", summary)
     return 0
