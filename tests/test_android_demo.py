@@ -513,7 +513,8 @@ def test_readme_paths_are_what_the_documented_commands_write():
     serve = parsed("pgz-serve")
     blackbox = next(c for c in readme_commands() if c[:2] == ["pgz-train", "estimator"] and "blackbox" in c)
     estimator = cli_parser("pgz-train").parse_args(blackbox[1:])
-    served = estimator_config(estimator.arch, estimator.role, estimator.preset).name
+    (arch,) = estimator.arch  # the README trains one black box here
+    served = estimator_config(arch, estimator.role, estimator.preset).name
     assert Path(serve.estimator) == Path(estimator.runs) / "estimators" / served
     assert f"preserver --blackbox {served}" in text  # the preserver is trained for the black box that is served
 
