@@ -219,12 +219,16 @@ def test_a_resumed_run_never_reports_the_training_time_of_the_run_it_replaced(tm
     discard_other_runs(tmp_path, first, (TRAIN_STATE, METRICS))
     (tmp_path / TRAIN_STATE).write_bytes(b"state")
     (tmp_path / METRICS).write_text(json.dumps({"seconds": 99.0}))
-    assert finished_seconds(tmp_path, first) == 99.0 and finished_seconds(tmp_path, second) is None
-    # The second configuration starts, is interrupted after an epoch (its own state), then resumes.
+    discard_other_runs(tmp_path, first, (TRAIN_STATE, METRICS))  # the same run again: kept
+    assert finished_seconds(tmp_path) == 99.0
+    # The second configuration starts: the first run's metrics go with its state.
     discard_other_runs(tmp_path, second, (TRAIN_STATE, METRICS))
+    assert finished_seconds(tmp_path) is None
+    # It is interrupted after an epoch (its own state), then resumes.
     (tmp_path / TRAIN_STATE).write_bytes(b"partial state of the second run")
+    discard_other_runs(tmp_path, second, (TRAIN_STATE, METRICS))
     assert json.loads((tmp_path / RUN_KEY).read_text()) == second
-    assert finished_seconds(tmp_path, second) is None
+    assert finished_seconds(tmp_path) is None
 
 
 def test_an_interrupted_run_of_another_configuration_does_not_inherit_the_old_training_time(tmp_path, monkeypatch):

@@ -117,6 +117,10 @@ def _legend(result: Mapping[str, Any], target: str | None) -> str:
     )
 
 
+def _table_row(cells: list[str]) -> str:
+    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+
 def markdown_table(result: Mapping[str, Any]) -> str:
     """A legend paragraph and a Markdown table with one line per transform."""
     rows, names, target = _check_result(result), estimators(result), _target(result)
@@ -132,7 +136,7 @@ def markdown_table(result: Mapping[str, Any]) -> str:
         cells += [_fmt(errors.get(n), ".2f") for n in names]
         cells += [_attacker_cell(row.get("identity")), _fmt(chance, ".1f", 100), _attacker_cell(row.get("gender"))]
         cells += [_fmt(row.get("ms_ssim_to_anchor"), ".3f"), verdict]
-        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+        lines.append(_table_row(cells))
     return _legend(result, target) + "\n\n" + "\n".join(lines) + "\n"
 
 
@@ -147,7 +151,7 @@ def cue_table(result: Mapping[str, Any]) -> str | None:
         slopes = row.get("cue_slopes") or {}
         cells = [str(row["name"])]
         cells += [f"{slopes[n]['eyes']:.2f} / {slopes[n]['head']:.2f}" if slopes.get(n) else "-" for n in names]
-        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+        lines.append(_table_row(cells))
     legend = (
         "Which cues each estimator reads (`training/cues.py`): least-squares slopes of its predicted pitch and yaw on "
         "the synthetic scene's eye-in-head and head rotations, as 'eyes / head' (each the mean of the pitch and yaw "

@@ -85,18 +85,18 @@ def discard_other_runs(directory: Path, run_key: dict, state_files: Sequence[str
     write_json(key_path, run_key)
 
 
-def finished_seconds(directory: Path, run_key: dict) -> float | None:
-    """The training time recorded by a finished run of the same `run_key` in `directory`, else None.
+def finished_seconds(directory: Path) -> float | None:
+    """The training time in `directory`'s metrics when a finished run is there (its metrics and state), else None.
 
     Running a finished run again only re-evaluates it (its state is at the last epoch); its metrics then keep the
-    time the training took rather than the seconds of the re-evaluation. Call before `discard_other_runs`.
+    time the training took rather than the seconds of the re-evaluation. Call after `discard_other_runs` with
+    `METRICS` among the state files, so that the metrics of a run of another key are gone.
     """
-    key_path, metrics_path = directory / RUN_KEY, directory / METRICS
-    if not (key_path.exists() and metrics_path.exists() and (directory / TRAIN_STATE).exists()):
+    metrics_path = directory / METRICS
+    if not (metrics_path.exists() and (directory / TRAIN_STATE).exists()):
         return None
     try:
-        same = json.loads(key_path.read_text()) == json.loads(json.dumps(run_key))
-        seconds = json.loads(metrics_path.read_text()).get("seconds") if same else None
+        seconds = json.loads(metrics_path.read_text()).get("seconds")
     except (OSError, json.JSONDecodeError):
         return None
     return float(seconds) if isinstance(seconds, (int, float)) else None

@@ -112,9 +112,9 @@ def train_estimator(config: EstimatorConfig, out_dir: str | Path, cache_dir: str
     train = load_or_render(config.data, cache_dir, show_progress=True)
     test = load_or_render(config.eval_data, cache_dir, show_progress=True)
     model = build_model(config.arch, 2, seed=config.fit.seed)
-    trained_in = finished_seconds(out_dir, config.to_dict())
     # Another run's metrics go with its state, so a later resume never reports that run's training time.
     discard_other_runs(out_dir, config.to_dict(), (TRAIN_STATE, METRICS))
+    trained_in = finished_seconds(out_dir)
     log.info("Training %s on %d %s images (%dx%d)", config.name, len(train), config.data.domain, train.size, train.size)
     fit(
         model,
