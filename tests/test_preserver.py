@@ -309,6 +309,23 @@ def test_a_preserver_run_of_another_configuration_is_not_resumed(tiny_runs, tmp_
     assert {p.name for p in (runs / "preservers").iterdir() if p.is_dir()} == {directory.name, tagged.name}
 
 
+def test_a_finished_preserver_run_again_keeps_its_training_time(tiny_runs, tmp_path):
+    runs, common = _runs_beside_the_tiny_estimators(tiny_runs, tmp_path)
+    assert train_main(common) == 0
+    directory = runs / "preservers" / "mobile-w4-32px-for-blackbox-small_cnn"
+    attempt_metrics = directory / "attempt-0" / "metrics.json"
+    trained = json.loads(attempt_metrics.read_text())["seconds"]
+    assert 0 < trained <= json.loads((directory / "metrics.json").read_text())["seconds"]
+    # Pretend the training took an hour: running the finished run again only reloads it, and reports the hour.
+    attempt_metrics.write_text(json.dumps({"seconds": 3600.0}))
+    assert train_main(common) == 0
+    assert json.loads(attempt_metrics.read_text())["seconds"] == 3600.0
+    assert 3600.0 <= json.loads((directory / "metrics.json").read_text())["seconds"] < 3600.0 + 600
+    # A run of another configuration in the same folder trains afresh and never inherits that hour.
+    assert train_main(["--seed", "1", *common]) == 0
+    assert json.loads((directory / "metrics.json").read_text())["seconds"] < 3600.0
+
+
 def test_a_preserver_the_black_box_cannot_read_is_retrained_on_the_next_anchors(tiny_runs, tmp_path, monkeypatch):
     # The tiny black box reads nothing, so make every attempt miss the bar, later anchors a little less.
     missed = property(lambda attempt: 1000.0 - attempt.anchor.provenance["skipped_least_disputed"])

@@ -27,13 +27,16 @@ from privategaze.geometry import angular_error_deg
 from privategaze.training.anchor import Anchor, AnchorConfig, generate_anchor
 from privategaze.training.blackbox import LocalBlackBox, as_float_nchw
 from privategaze.training.checkpoint import (
+    METRICS,
     TRAIN_STATE,
     WEIGHTS,
     CheckpointError,
     discard_other_runs,
+    finished_seconds,
     load_checkpoint,
     read_json,
     save_checkpoint,
+    write_json,
 )
 from privategaze.training.data.arrays import concatenate
 from privategaze.training.data.cache import load_or_render
@@ -336,14 +339,22 @@ def train_preserver(
     run_key = {"config": config.to_dict(), "blackbox": blackbox.name, "surrogate": surrogate_config}
     if len(surrogates) > 1:
         run_key["more_surrogates"] = surrogate_configs[1:]
-    state_files = (TRAIN_STATE, SELECTION_WEIGHTS, SELECTION_RECORD)
+    state_files = (TRAIN_STATE, SELECTION_WEIGHTS, SELECTION_RECORD, METRICS)
     attempts: list[Attempt] = []
+    # A finished attempt that is run again only reloads its best epoch: its recorded training time is counted
+    # instead of the seconds of reloading, so `seconds` is what the whole run cost however often it is repeated.
+    recorded_seconds = 0.0
     for skip in range(config.anchor_attempts if validation is not None else 1):
         where = anchor_dir if skip == 0 else anchor_dir.with_name(f"{anchor_dir.name}-skip{skip}")
         anchor = obtain_anchor(config, blackbox, surrogate, where, cache_dir, skip)
         attempt_dir = out_dir / f"attempt-{skip}"
         discard_other_runs(attempt_dir, {**run_key, "anchor_sha256": anchor.sha256}, state_files)
+        earlier, attempt_start = finished_seconds(attempt_dir), time.perf_counter()
         attempts.append(_train_on_anchor(config, surrogates, anchor, train, blackbox, validation, attempt_dir))
+        took = time.perf_counter() - attempt_start
+        write_json(attempt_dir / METRICS, {"seconds": took if earlier is None else earlier})
+        if earlier is not None:
+            recorded_seconds += earlier - took
         if (
             raw_validation_deg is None
             or attempts[-1].validation_error_deg <= raw_validation_deg + config.gaze_margin_deg
@@ -372,7 +383,7 @@ def train_preserver(
         + sum(a.anchor.provenance["blackbox_queries"] + (a.selection.queries if a.selection else 0) for a in attempts),
         cost_at_size=cost(best.deployable, config.size),
         cost_at_224=cost(build_deployable(config.arch, 224, config.width), 224),
-        seconds=time.perf_counter() - start,
+        seconds=time.perf_counter() - start + recorded_seconds,
     )
     record = {
         "kind": KIND,
