@@ -59,8 +59,9 @@ def configs(args: argparse.Namespace) -> list[ExportConfig]:
 
 def _export(args: argparse.Namespace) -> int:
     from privategaze.export.exporter import export_preserver
+    from privategaze.training.recipe_choice import resolve_preserver
 
-    checkpoint = Path(args.preserver)
+    checkpoint = resolve_preserver(args.preserver)
     if not (checkpoint / "config.json").exists():
         raise ConfigError(f"{checkpoint} is not a trained preserver directory (no config.json): see pgz-train")
     try:
@@ -88,7 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_common_arguments(parser)
     parser.add_argument("--target", required=True, choices=sorted(TARGETS))
-    parser.add_argument("--preserver", required=True, help="a trained preserver directory (pgz-train preserver)")
+    parser.add_argument(
+        "--preserver",
+        required=True,
+        help="a trained preserver directory (pgz-train preserver), or the chosen-*.json of pgz-train select",
+    )
     precisions = sorted({p for t in TARGETS.values() for p in t.precisions})
     parser.add_argument(
         "--precision", action="append", choices=[*precisions, "all"],

@@ -17,7 +17,9 @@ from pathlib import Path
 
 from privategaze.cli import add_common_arguments, run_command
 from privategaze.errors import ConfigError
+from privategaze.geometry import angular_error_deg
 from privategaze.training.attacker import TASKS, AttackerConfig, attack
+from privategaze.training.blackbox import LocalBlackBox
 from privategaze.training.checkpoint import CheckpointError, write_json
 from privategaze.training.data.cache import load_or_render
 from privategaze.training.data.synthetic.dataset import SyntheticConfig
@@ -28,6 +30,7 @@ from privategaze.training.models.preservers import PRESERVERS
 from privategaze.training.models.zoo import ARCHITECTURES, BLACK_BOX_ARCHITECTURES
 from privategaze.training.preserver import PRESETS as PRESERVER_PRESETS
 from privategaze.training.preserver import preserver_config, train_preserver
+from privategaze.training.recipe_choice import choose_preserver
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +151,32 @@ def _preserver(args: argparse.Namespace) -> int:
     return 0
 
 
+def _select(args: argparse.Namespace) -> int:
+    root = Path(args.runs)
+    names = [f"blackbox-{a}" for a in BLACK_BOX_ARCHITECTURES] if args.blackbox == "all" else [args.blackbox]
+    config = preserver_config(args.arch, args.preset)
+    if config.validation is None:
+        raise ConfigError(f"the {args.preset!r} preset has no validation faces to choose by")
+    validation = load_or_render(config.validation, root / "cache", show_progress=not args.quiet)
+    for name in names:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+            raise ConfigError(f"--blackbox takes the name of a directory under RUNS/estimators, got {name!r}")
+        if not (root / "estimators" / name / "config.json").exists():
+            raise CheckpointError(f"no trained black box in {root / 'estimators' / name}")
+        blackbox = LocalBlackBox(root / "estimators" / name)
+        raw = float(angular_error_deg(blackbox.query(validation.images), validation.gaze).mean())
+        record = choose_preserver(root / "preservers", name, config.arch, config.size, config.validation.to_dict(), raw)
+        path = root / "preservers" / f"chosen-{config.arch}-{config.size}px-for-{name}.json"
+        _write_summary(path, record)
+        for c in record["candidates"]:
+            mark = "*" if c["name"] == record["chosen"] else " "
+            print(f"{mark} {c['validation_error_deg']:6.2f} deg  {c['name']}")
+        for s in record["set_aside"]:
+            print(f"  set aside {s['name']}: {s['why']}")
+        print(f"{name} (raw {raw:.2f} deg on {len(validation)} validation faces): chose {record['path']}")
+    return 0
+
+
 def _setting_tag(config, preset, surrogates: tuple[str, ...], preset_surrogates: tuple[str, ...]) -> str:
     """The part of a preserver's directory name that records how its settings differ from its preset's."""
     tag = f"-ssim{config.ssim_weight:g}" if config.ssim_weight != preset.ssim_weight else ""
@@ -243,6 +272,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="range of K (faces averaged into the anchor) searched (default: the preset's; the method's 15 49)",
     )
     pre.set_defaults(handler=_preserver)
+
+    sel = sub.add_parser(
+        "select",
+        help="choose each black box's preserver among the trained recipes by its error on public validation faces",
+    )
+    sel.add_argument("--blackbox", required=True, help="a trained black box under RUNS/estimators, or 'all' five")
+    sel.add_argument("--arch", choices=sorted(PRESERVERS), default="mobile")
+    sel.add_argument(
+        "--preset", choices=sorted(PRESERVER_PRESETS), default="quick", help="whose size and validation faces"
+    )
+    sel.set_defaults(handler=_select)
     return parser
 
 

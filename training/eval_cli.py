@@ -26,6 +26,7 @@ from privategaze.training.checkpoint import WEIGHTS
 from privategaze.training.data.cache import load_or_render
 from privategaze.training.data.sample import images_to_uint8_nhwc
 from privategaze.training.preserver import load_preserver, obfuscate
+from privategaze.training.recipe_choice import resolve_preserver
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ def estimators_under(root: Path) -> list[LocalBlackBox]:
 def run_audit_command(args: argparse.Namespace) -> int:
     """What `pgz-eval` runs, for callers that parsed `build_parser()`'s arguments themselves (pgz-demo)."""
     root = Path(args.runs)
-    preservers = [preserver_spec(Path(p)) for p in args.preserver]
+    preservers = [preserver_spec(resolve_preserver(p)) for p in args.preserver]
     preservers += [artefact_spec(Path(p), root) for p in args.artefact]
     size = args.size or (int(preservers[0][1]["input_size"]) if preservers else None)
     config = audit_config(args.preset, size, args.seed, attackers=not args.no_attackers)
@@ -151,7 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pgz-eval", description=__doc__)
     add_common_arguments(parser)
     parser.add_argument("--runs", default="runs", help="root directory of trained artefacts (default: runs)")
-    parser.add_argument("--preserver", action="append", default=[], help="a preserver directory (repeatable)")
+    parser.add_argument(
+        "--preserver",
+        action="append",
+        default=[],
+        help="a preserver directory, or the chosen-*.json of pgz-train select (repeatable)",
+    )
     parser.add_argument(
         "--artefact",
         action="append",

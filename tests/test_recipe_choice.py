@@ -1,0 +1,112 @@
+"""`pgz-train select`: a black box's preserver chosen among trained recipes by validation queries alone."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from privategaze.errors import ConfigError
+from privategaze.training.cli import main as train_main
+from privategaze.training.recipe_choice import resolve_preserver
+
+
+@pytest.fixture(scope="module")
+def two_recipes(tiny_runs, tmp_path_factory):
+    """The tiny preset's preserver and a mirrored one, trained through the CLI beside the tiny estimators."""
+    runs = tmp_path_factory.mktemp("choice") / "runs"
+    (runs / "estimators").mkdir(parents=True)
+    for name in ("blackbox-small_cnn", "surrogate-small_cnn"):
+        (runs / "estimators" / name).symlink_to(tiny_runs / "estimators" / name)
+    common = ["--quiet", "--runs", str(runs), "preserver", "--blackbox", "blackbox-small_cnn", "--preset", "tiny"]
+    assert train_main(common) == 0
+    assert train_main([*common, "--mirror"]) == 0
+    preservers = runs / "preservers"
+    return (
+        runs,
+        preservers / "mobile-w4-32px-for-blackbox-small_cnn",
+        preservers / "mobile-w4-32px-mirror-for-blackbox-small_cnn",
+    )
+
+
+def _select(runs) -> tuple[int, dict | None]:
+    code = train_main(
+        ["--quiet", "--runs", str(runs), "select", "--blackbox", "blackbox-small_cnn", "--preset", "tiny"]
+    )
+    path = runs / "preservers" / "chosen-mobile-32px-for-blackbox-small_cnn.json"
+    return code, json.loads(path.read_text()) if code == 0 else None
+
+
+def _set_validation_error(directory, error_deg: float) -> None:
+    metrics = json.loads((directory / "metrics.json").read_text())
+    metrics["anchor_attempts"][metrics["kept_attempt"]]["selection"]["errors_deg"] = {"1": error_deg}
+    (directory / "metrics.json").write_text(json.dumps(metrics))
+
+
+def test_the_recipe_the_black_box_reads_best_on_validation_faces_is_chosen(two_recipes, capsys):
+    runs, preset, mirrored = two_recipes
+    # Whichever recipe has the lower validation error is kept, whatever its name or order.
+    for better, worse in ((mirrored, preset), (preset, mirrored)):
+        _set_validation_error(better, 10.0)
+        _set_validation_error(worse, 30.0)
+        # The users' faces are held out: making the better one look awful there must not change the choice.
+        metrics = json.loads((better / "metrics.json").read_text())
+        metrics["blackbox_obfuscated_error_deg"] = 999.0
+        (better / "metrics.json").write_text(json.dumps(metrics))
+        code, record = _select(runs)
+        assert code == 0
+        assert record["chosen"] == better.name and record["path"] == str(better)
+        assert [c["name"] for c in record["candidates"]] == [better.name, worse.name]
+        assert [c["validation_error_deg"] for c in record["candidates"]] == [10.0, 30.0]
+        assert f"chose {better}" in capsys.readouterr().out
+    recorded = json.loads((preset / "metrics.json").read_text())["blackbox_raw_validation_error_deg"]
+    assert record["raw_validation_error_deg"] == pytest.approx(recorded, abs=1e-3)  # measured again, agrees
+    assert [c["settings"]["mirror"] for c in record["candidates"]] == [False, True]  # the preset won the last round
+
+
+def test_runs_against_another_black_box_or_unfinished_are_set_aside(two_recipes, tmp_path, capsys):
+    runs, preset, mirrored = two_recipes
+    _set_validation_error(preset, 10.0)
+    _set_validation_error(mirrored, 20.0)
+    metrics = json.loads((preset / "metrics.json").read_text())
+    original = json.dumps(metrics)
+    metrics["blackbox_raw_validation_error_deg"] += 1.0  # as if trained against a black box since retrained
+    (preset / "metrics.json").write_text(json.dumps(metrics))
+    unfinished = runs / "preservers" / "mobile-w4-32px-e9-for-blackbox-small_cnn"
+    unfinished.mkdir()
+    try:
+        code, record = _select(runs)
+        assert code == 0 and record["chosen"] == mirrored.name
+        why = {s["name"]: s["why"] for s in record["set_aside"]}
+        assert "another black box" in why[preset.name]
+        assert "not finished" in why[unfinished.name]
+        # With nothing comparable left, the command fails with a clear error and no traceback.
+        (mirrored / "metrics.json").rename(tmp_path / "metrics.json")
+        capsys.readouterr()
+        code, _ = _select(runs)
+        captured = capsys.readouterr()
+        assert code == 1 and "Error:" in captured.err and "Traceback" not in captured.err
+    finally:
+        (preset / "metrics.json").write_text(original)
+        if (tmp_path / "metrics.json").exists():
+            (tmp_path / "metrics.json").rename(mirrored / "metrics.json")
+        unfinished.rmdir()
+
+
+def test_the_audit_takes_the_choice_record_in_place_of_the_directory(two_recipes, tmp_path):
+    from privategaze.training.eval_cli import main as eval_main
+
+    runs, preset, mirrored = two_recipes
+    _set_validation_error(preset, 30.0)
+    _set_validation_error(mirrored, 10.0)
+    assert _select(runs)[0] == 0
+    choice = runs / "preservers" / "chosen-mobile-32px-for-blackbox-small_cnn.json"
+    assert resolve_preserver(choice) == mirrored and resolve_preserver(preset) == preset
+    out = tmp_path / "audit"
+    args = ["--quiet", "--runs", str(runs), "--preserver", str(choice), "--preset", "tiny", "--out", str(out)]
+    assert eval_main([*args, "--no-attackers", "--baselines", "none"]) == 0
+    audited = [row["name"] for row in json.loads((out / "audit.json").read_text())["rows"]]
+    assert mirrored.name in audited and preset.name not in audited
+    (tmp_path / "other.json").write_text(json.dumps({"kind": "something else"}))
+    with pytest.raises(ConfigError, match="not a choice record"):
+        resolve_preserver(tmp_path / "other.json")
