@@ -30,7 +30,7 @@ from privategaze.training.checkpoint import (
 from privategaze.training.cli import main as train_main
 from privategaze.training.data.synthetic.dataset import SyntheticConfig, SyntheticGazeDataset
 from privategaze.training.estimator import estimator_config, train_estimator
-from privategaze.training.fit import FitConfig, fit
+from privategaze.training.fit import FitConfig, fit, training_seconds
 from privategaze.training.models.zoo import ARCHITECTURES, BLACK_BOX_ARCHITECTURES, build_model
 
 
@@ -120,9 +120,16 @@ def test_training_is_seeded_and_resumes(tmp_path, tiny_faces):
 
     with pytest.raises(KeyboardInterrupt):
         fit(model, tiny_faces.images, targets, nn.functional.l1_loss, half, interrupt, state)
+    assert training_seconds(state) > 0
+    # The state carries the time of the epochs before the interruption (here made an hour) into the resumed run.
+    saved = torch.load(state, weights_only=True)
+    torch.save({**saved, "seconds": 3600.0}, state)
     resumed = fit(build_model("small_cnn", 2), tiny_faces.images, targets, nn.functional.l1_loss, half, None, state)
     for a, b in zip(whole.state_dict().values(), resumed.state_dict().values(), strict=True):
         assert torch.allclose(a.float(), b.float(), atol=1e-6)
+    assert 3600.0 < training_seconds(state) < 3600.0 + 600
+    torch.save({**saved, "seconds": None}, state)  # a state from before the record: unknown, not a guess
+    assert training_seconds(state) is None and training_seconds(tmp_path / "absent.pt") is None
 
 
 def test_attacker_splits(tiny_faces):

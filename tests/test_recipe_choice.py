@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -58,7 +59,7 @@ def test_the_recipe_the_black_box_reads_best_on_validation_faces_is_chosen(two_r
         assert record["chosen"] == better.name and record["path"] == str(better)
         assert [c["name"] for c in record["candidates"]] == [better.name, worse.name]
         assert [c["validation_error_deg"] for c in record["candidates"]] == [10.0, 30.0]
-        assert f"chose {better}" in capsys.readouterr().out
+        assert f"chose {better.name}" in capsys.readouterr().out
     recorded = json.loads((preset / "metrics.json").read_text())["blackbox_raw_validation_error_deg"]
     assert record["raw_validation_error_deg"] == pytest.approx(recorded, abs=1e-3)  # measured again, agrees
     assert [c["settings"]["mirror"] for c in record["candidates"]] == [False, True]  # the preset won the last round
@@ -68,29 +69,72 @@ def test_runs_against_another_black_box_or_unfinished_are_set_aside(two_recipes,
     runs, preset, mirrored = two_recipes
     _set_validation_error(preset, 10.0)
     _set_validation_error(mirrored, 20.0)
-    metrics = json.loads((preset / "metrics.json").read_text())
-    original = json.dumps(metrics)
-    metrics["blackbox_raw_validation_error_deg"] += 1.0  # as if trained against a black box since retrained
-    (preset / "metrics.json").write_text(json.dumps(metrics))
+    originals = {p: (p / "config.json").read_text() for p in (preset, mirrored)}
+    config = json.loads(originals[preset])
+    assert len(config["blackbox_sha256"]) == 64
+    (preset / "config.json").write_text(json.dumps({**config, "blackbox_sha256": "0" * 64}))
+    # A run from before the hash was recorded is compared by its raw validation error instead.
+    legacy = json.loads(originals[mirrored])
+    del legacy["blackbox_sha256"]
+    (mirrored / "config.json").write_text(json.dumps(legacy))
     unfinished = runs / "preservers" / "mobile-w4-32px-e9-for-blackbox-small_cnn"
     unfinished.mkdir()
+    (runs / "preservers" / "paper-w4-32px-for-blackbox-small_cnn").mkdir()  # another architecture: not a candidate
     try:
         code, record = _select(runs)
         assert code == 0 and record["chosen"] == mirrored.name
         why = {s["name"]: s["why"] for s in record["set_aside"]}
-        assert "another black box" in why[preset.name]
+        assert "trained against another blackbox-small_cnn" in why[preset.name]
         assert "not finished" in why[unfinished.name]
-        # With nothing comparable left, the command fails with a clear error and no traceback.
-        (mirrored / "metrics.json").rename(tmp_path / "metrics.json")
+        assert set(why) == {preset.name, unfinished.name}
+        metrics = json.loads((mirrored / "metrics.json").read_text())
+        metrics["blackbox_raw_validation_error_deg"] += 1.0  # the legacy run's black box read them otherwise
+        (mirrored / "metrics.json").write_text(json.dumps(metrics))
+        # With nothing comparable left, the command fails with every reason and no traceback.
         capsys.readouterr()
         code, _ = _select(runs)
         captured = capsys.readouterr()
         assert code == 1 and "Error:" in captured.err and "Traceback" not in captured.err
+        assert "trained against another black box" in captured.err and "not finished" in captured.err
     finally:
-        (preset / "metrics.json").write_text(original)
-        if (tmp_path / "metrics.json").exists():
-            (tmp_path / "metrics.json").rename(mirrored / "metrics.json")
+        for directory, text in originals.items():
+            (directory / "config.json").write_text(text)
+        metrics = json.loads((mirrored / "metrics.json").read_text())
+        metrics["blackbox_raw_validation_error_deg"] = json.loads((preset / "metrics.json").read_text())[
+            "blackbox_raw_validation_error_deg"
+        ]
+        (mirrored / "metrics.json").write_text(json.dumps(metrics))
         unfinished.rmdir()
+        (runs / "preservers" / "paper-w4-32px-for-blackbox-small_cnn").rmdir()
+
+
+def test_a_black_box_retrained_since_sets_its_preservers_aside(tiny_runs, tmp_path, capsys):
+    runs = tmp_path / "runs"
+    (runs / "estimators").mkdir(parents=True)
+    shutil.copytree(tiny_runs / "estimators" / "blackbox-small_cnn", runs / "estimators" / "blackbox-small_cnn")
+    (runs / "estimators" / "surrogate-small_cnn").symlink_to(tiny_runs / "estimators" / "surrogate-small_cnn")
+    common = ["--quiet", "--runs", str(runs)]
+    assert train_main([*common, "preserver", "--blackbox", "blackbox-small_cnn", "--preset", "tiny"]) == 0
+    retrain = ["estimator", "--role", "blackbox", "--arch", "small_cnn", "--preset", "tiny"]
+    assert train_main([*common, "--seed", "1", *retrain]) == 0  # same name, other weights
+    capsys.readouterr()
+    assert _select(runs)[0] == 1
+    assert "trained against another blackbox-small_cnn" in capsys.readouterr().err
+    # Training the preserver again retrains it against the new black box (its state is not resumed): chosen again.
+    assert train_main([*common, "preserver", "--blackbox", "blackbox-small_cnn", "--preset", "tiny"]) == 0
+    assert _select(runs)[1]["chosen"] == "mobile-w4-32px-for-blackbox-small_cnn"
+
+
+def test_a_choice_record_resolves_from_any_working_directory(two_recipes, tmp_path, monkeypatch):
+    runs, preset, mirrored = two_recipes
+    _set_validation_error(preset, 30.0)
+    _set_validation_error(mirrored, 10.0)
+    monkeypatch.chdir(runs.parent)
+    args = ["--quiet", "--runs", "runs", "select", "--blackbox", "blackbox-small_cnn", "--preset", "tiny"]
+    assert train_main(args) == 0
+    monkeypatch.chdir(tmp_path)
+    record = runs / "preservers" / "chosen-mobile-32px-for-blackbox-small_cnn.json"
+    assert resolve_preserver(record).resolve() == mirrored.resolve()
 
 
 def test_the_audit_takes_the_choice_record_in_place_of_the_directory(two_recipes, tmp_path):

@@ -154,18 +154,29 @@ def _preserver(args: argparse.Namespace) -> int:
 def _select(args: argparse.Namespace) -> int:
     root = Path(args.runs)
     names = [f"blackbox-{a}" for a in BLACK_BOX_ARCHITECTURES] if args.blackbox == "all" else [args.blackbox]
-    config = preserver_config(args.arch, args.preset)
-    if config.validation is None:
-        raise ConfigError(f"the {args.preset!r} preset has no validation faces to choose by")
-    validation = load_or_render(config.validation, root / "cache", show_progress=not args.quiet)
     for name in names:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
             raise ConfigError(f"--blackbox takes the name of a directory under RUNS/estimators, got {name!r}")
         if not (root / "estimators" / name / "config.json").exists():
             raise CheckpointError(f"no trained black box in {root / 'estimators' / name}")
+    config = preserver_config(args.arch, args.preset, seed=args.seed)
+    if config.validation is None:
+        raise ConfigError(f"the {args.preset!r} preset has no validation faces to choose by")
+    validation = load_or_render(config.validation, root / "cache", show_progress=not args.quiet)
+    failed = []
+    for name in names:
         blackbox = LocalBlackBox(root / "estimators" / name)
         raw = float(angular_error_deg(blackbox.query(validation.images), validation.gaze).mean())
-        record = choose_preserver(root / "preservers", name, config.arch, config.size, config.validation.to_dict(), raw)
+        try:
+            record = choose_preserver(
+                root / "preservers", name, blackbox.sha256, config.arch, config.size, config.validation.to_dict(), raw
+            )
+        except ConfigError as error:
+            if len(names) == 1:
+                raise
+            log.error("%s", error)
+            failed.append(name)
+            continue
         path = root / "preservers" / f"chosen-{config.arch}-{config.size}px-for-{name}.json"
         _write_summary(path, record)
         for c in record["candidates"]:
@@ -173,7 +184,9 @@ def _select(args: argparse.Namespace) -> int:
             print(f"{mark} {c['validation_error_deg']:6.2f} deg  {c['name']}")
         for s in record["set_aside"]:
             print(f"  set aside {s['name']}: {s['why']}")
-        print(f"{name} (raw {raw:.2f} deg on {len(validation)} validation faces): chose {record['path']}")
+        print(f"{name} (raw {raw:.2f} deg on {len(validation)} validation faces): chose {record['chosen']} -> {path}")
+    if failed:
+        raise ConfigError(f"nothing to choose from for {', '.join(failed)} (reasons above)")
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,9 +92,10 @@ def fit(
     per_rank = int(np.ceil(len(images) / world))
     steps = config.epochs * int(np.ceil(per_rank / config.batch_size))
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=steps)
-    first_epoch = _resume(state_path, model, optimizer, schedule, generator)
+    first_epoch, seconds = _resume(state_path, model, optimizer, schedule, generator)
     targets = targets.to(on)
     for epoch in range(first_epoch, config.epochs):
+        epoch_start = time.perf_counter()
         trained.train()
         order = torch.randperm(len(images), generator=generator).numpy()[rank::world]
         total = 0.0
@@ -106,14 +108,16 @@ def fit(
             optimizer.step()
             schedule.step()
             total += loss.item() * len(index)
+        if seconds is not None:
+            seconds += time.perf_counter() - epoch_start
         if state_path is not None and rank == 0:
-            _save_state(state_path, model, optimizer, schedule, generator, epoch + 1)
+            _save_state(state_path, model, optimizer, schedule, generator, epoch + 1, seconds)
         if progress is not None:
             progress(epoch, total / max(len(order), 1))
     return model.eval()
 
 
-def _save_state(path: Path, model, optimizer, schedule, generator, epoch: int) -> None:
+def _save_state(path: Path, model, optimizer, schedule, generator, epoch: int, seconds: float | None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {
         "model": model.state_dict(),
@@ -122,15 +126,18 @@ def _save_state(path: Path, model, optimizer, schedule, generator, epoch: int) -
         "generator": generator.get_state(),
         "torch_rng": torch.get_rng_state(),
         "epoch": epoch,
+        # Time spent in the epochs so far, over every session that resumed it (None: a state from before this record).
+        "seconds": seconds,
     }
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)
     tmp.replace(path)  # atomic: an interrupted save never leaves a broken state behind
 
 
-def _resume(path: Path | None, model, optimizer, schedule, generator) -> int:
+def _resume(path: Path | None, model, optimizer, schedule, generator) -> tuple[int, float | None]:
+    """The epoch to start from and the training seconds spent so far (None when the state does not record them)."""
     if path is None or not path.exists():
-        return 0
+        return 0, 0.0
     state = torch.load(path, map_location="cpu", weights_only=True)
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
@@ -138,7 +145,19 @@ def _resume(path: Path | None, model, optimizer, schedule, generator) -> int:
     generator.set_state(state["generator"])
     torch.set_rng_state(state["torch_rng"])
     log.info("Resuming from %s at epoch %d", path, state["epoch"] + 1)
-    return int(state["epoch"])
+    return int(state["epoch"]), _seconds(state)
+
+
+def training_seconds(state_path: Path) -> float | None:
+    """The seconds a saved training state spent in its epochs, over every session (None if unrecorded or absent)."""
+    if not state_path.exists():
+        return None
+    return _seconds(torch.load(state_path, map_location="cpu", weights_only=True))
+
+
+def _seconds(state: dict) -> float | None:
+    seconds = state.get("seconds")
+    return float(seconds) if isinstance(seconds, (int, float)) else None
 
 
 @torch.no_grad()

@@ -27,21 +27,18 @@ from privategaze.geometry import angular_error_deg
 from privategaze.training.anchor import Anchor, AnchorConfig, generate_anchor
 from privategaze.training.blackbox import LocalBlackBox, as_float_nchw
 from privategaze.training.checkpoint import (
-    METRICS,
     TRAIN_STATE,
     WEIGHTS,
     CheckpointError,
     discard_other_runs,
-    finished_seconds,
     load_checkpoint,
     read_json,
     save_checkpoint,
-    write_json,
 )
 from privategaze.training.data.arrays import concatenate
 from privategaze.training.data.cache import load_or_render
 from privategaze.training.data.synthetic.dataset import SyntheticConfig
-from privategaze.training.fit import FitConfig, fit, to_tensor
+from privategaze.training.fit import FitConfig, fit, to_tensor, training_seconds
 from privategaze.training.losses import AUGMENTATIONS, PreserverLoss, msssim
 from privategaze.training.models.preservers import (
     PRESERVERS,
@@ -275,6 +272,7 @@ def obtain_anchor(
 ) -> Anchor:
     """The anchor for this black box, pool and surrogate: reused from `anchor_dir` when it was built the same way."""
     expected = {
+        "blackbox_sha256": blackbox.sha256,
         "pool": config.pool.to_dict(),
         "anchor_config": config.anchor.to_dict(),
         "surrogate": surrogate.name,
@@ -336,25 +334,22 @@ def train_preserver(
     raw_validation_deg = (
         float(angular_error_deg(blackbox.query(validation.images), validation.gaze).mean()) if validation else None
     )
-    run_key = {"config": config.to_dict(), "blackbox": blackbox.name, "surrogate": surrogate_config}
+    run_key = {
+        "config": config.to_dict(),
+        "blackbox": blackbox.name,
+        "blackbox_sha256": blackbox.sha256,
+        "surrogate": surrogate_config,
+    }
     if len(surrogates) > 1:
         run_key["more_surrogates"] = surrogate_configs[1:]
-    state_files = (TRAIN_STATE, SELECTION_WEIGHTS, SELECTION_RECORD, METRICS)
+    state_files = (TRAIN_STATE, SELECTION_WEIGHTS, SELECTION_RECORD)
     attempts: list[Attempt] = []
-    # A finished attempt that is run again only reloads its best epoch: its recorded training time is counted
-    # instead of the seconds of reloading, so `seconds` is what the whole run cost however often it is repeated.
-    recorded_seconds = 0.0
     for skip in range(config.anchor_attempts if validation is not None else 1):
         where = anchor_dir if skip == 0 else anchor_dir.with_name(f"{anchor_dir.name}-skip{skip}")
         anchor = obtain_anchor(config, blackbox, surrogate, where, cache_dir, skip)
         attempt_dir = out_dir / f"attempt-{skip}"
         discard_other_runs(attempt_dir, {**run_key, "anchor_sha256": anchor.sha256}, state_files)
-        earlier, attempt_start = finished_seconds(attempt_dir), time.perf_counter()
         attempts.append(_train_on_anchor(config, surrogates, anchor, train, blackbox, validation, attempt_dir))
-        took = time.perf_counter() - attempt_start
-        write_json(attempt_dir / METRICS, {"seconds": took if earlier is None else earlier})
-        if earlier is not None:
-            recorded_seconds += earlier - took
         if (
             raw_validation_deg is None
             or attempts[-1].validation_error_deg <= raw_validation_deg + config.gaze_margin_deg
@@ -383,7 +378,12 @@ def train_preserver(
         + sum(a.anchor.provenance["blackbox_queries"] + (a.selection.queries if a.selection else 0) for a in attempts),
         cost_at_size=cost(best.deployable, config.size),
         cost_at_224=cost(build_deployable(config.arch, 224, config.width), 224),
-        seconds=time.perf_counter() - start + recorded_seconds,
+        # The epochs' time over every session that trained them (the estimate of what training costs: a re-run of a
+        # finished preserver only reloads it, so its `seconds` are the reload's); None if a state predates the record.
+        training_seconds=_sum_or_none(
+            training_seconds(out_dir / f"attempt-{k}" / TRAIN_STATE) for k in range(len(attempts))
+        ),
+        seconds=time.perf_counter() - start,
     )
     record = {
         "kind": KIND,
@@ -391,6 +391,7 @@ def train_preserver(
         "arch": config.arch,
         "input_size": config.size,
         "blackbox": blackbox.name,
+        "blackbox_sha256": blackbox.sha256,
         "surrogate": surrogate.name,
         "surrogates": [s.name for s in surrogates],
         "anchor_sha256": best.anchor.sha256,
@@ -410,6 +411,11 @@ def train_preserver(
         out_dir,
     )
     return metrics
+
+
+def _sum_or_none(values) -> float | None:
+    values = list(values)
+    return None if any(v is None for v in values) else float(sum(values))
 
 
 def _load_surrogates(dirs: str | Path | Sequence[str | Path], size: int) -> tuple[list[nn.Module], list[dict]]:
