@@ -151,6 +151,13 @@ def test_the_audit_takes_the_choice_record_in_place_of_the_directory(two_recipes
     assert eval_main([*args, "--no-attackers", "--baselines", "none"]) == 0
     audited = [row["name"] for row in json.loads((out / "audit.json").read_text())["rows"]]
     assert mirrored.name in audited and preset.name not in audited
+    ensemble = {"kind": "preserver_choice", "chosen": "mobile-w8-48px-resnet18+mobilenet_v2-for-blackbox-x"}
+    (tmp_path / "ensemble.json").write_text(json.dumps(ensemble))
+    assert resolve_preserver(tmp_path / "ensemble.json") == tmp_path / ensemble["chosen"]
+    for chosen in ("../elsewhere", "..", "/etc", 7):
+        (tmp_path / "escape.json").write_text(json.dumps({**ensemble, "chosen": chosen}))
+        with pytest.raises(ConfigError, match="not a choice record"):
+            resolve_preserver(tmp_path / "escape.json")
     (tmp_path / "other.json").write_text(json.dumps({"kind": "something else"}))
     with pytest.raises(ConfigError, match="not a choice record"):
         resolve_preserver(tmp_path / "other.json")

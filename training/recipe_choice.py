@@ -193,6 +193,8 @@ def resolve_preserver(path: str | Path) -> Path:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ConfigError(f"{path} is neither a preserver directory nor a readable choice record ({error})") from error
     chosen = record.get("chosen") if isinstance(record, dict) else None
-    if chosen is None or record.get("kind") != CHOICE_KIND or not isinstance(chosen, str) or not NAME.fullmatch(chosen):
+    # The chosen run is a folder beside the record: a plain name (ensembles' names hold '+'), never a path.
+    plain = isinstance(chosen, str) and chosen not in ("", ".", "..") and Path(chosen).name == chosen
+    if not plain or record.get("kind") != CHOICE_KIND:
         raise ConfigError(f"{path} is not a choice record of `pgz-train select` (expected kind {CHOICE_KIND!r})")
     return path.parent / chosen
