@@ -227,7 +227,10 @@ def _preserver_row(summary: Mapping[str, Any]) -> list[str]:
         f"{_deg(metrics.get('blackbox_obfuscated_error_deg'))} on the black box "
         f"(raw {_deg(metrics.get('blackbox_raw_error_deg'))})"
     )
-    figures = [error, _flops(cost.get("flops")), _params(cost.get("parameters")), _duration(metrics.get("seconds"))]
+    # The training's own time (kept in its state, so a reloaded run shows it too); runs before that record: the run's.
+    trained = metrics.get("training_seconds")
+    seconds = trained if trained is not None else metrics.get("seconds")
+    figures = [error, _flops(cost.get("flops")), _params(cost.get("parameters")), _duration(seconds)]
     return [
         "preserver (on the phone)",
         f"`{metrics.get('name', '?')}`",

@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 from privategaze.errors import ConfigError
+from privategaze.training.blackbox import LocalBlackBox
 from privategaze.training.cli import main as train_main
 from privategaze.training.recipe_choice import resolve_preserver
 
@@ -123,6 +124,22 @@ def test_a_black_box_retrained_since_sets_its_preservers_aside(tiny_runs, tmp_pa
     # Training the preserver again retrains it against the new black box (its state is not resumed): chosen again.
     assert train_main([*common, "preserver", "--blackbox", "blackbox-small_cnn", "--preset", "tiny"]) == 0
     assert _select(runs)[1]["chosen"] == "mobile-w4-32px-for-blackbox-small_cnn"
+    now = LocalBlackBox(runs / "estimators" / "blackbox-small_cnn").sha256
+    key = json.loads(
+        (runs / "preservers" / "mobile-w4-32px-for-blackbox-small_cnn" / "attempt-0" / "run_key.json").read_text()
+    )
+    anchor = json.loads((runs / "anchors" / "blackbox-small_cnn-32px" / "anchor.json").read_text())
+    assert key["blackbox_sha256"] == anchor["blackbox_sha256"] == now  # retrained on a new anchor, not resumed
+
+
+def test_select_before_any_preserver_is_a_clear_error(tiny_runs, tmp_path, capsys):
+    runs = tmp_path / "runs"
+    (runs / "estimators").mkdir(parents=True)
+    (runs / "estimators" / "blackbox-small_cnn").symlink_to(tiny_runs / "estimators" / "blackbox-small_cnn")
+    capsys.readouterr()
+    assert _select(runs)[0] == 1
+    err = capsys.readouterr().err
+    assert "Error: no finished mobile preserver" in err and "Traceback" not in err
 
 
 def test_a_choice_record_resolves_from_any_working_directory(two_recipes, tmp_path, monkeypatch):

@@ -8,7 +8,6 @@ protocol, so the whole method can be pointed at a real service.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -18,6 +17,7 @@ import torch
 from torch.nn import functional
 
 from privategaze.errors import ConfigError
+from privategaze.manifest import artefact_sha256
 from privategaze.training.checkpoint import WEIGHTS, load_checkpoint
 
 
@@ -55,7 +55,7 @@ class LocalBlackBox:
         size = int(config["input_size"])
         self.name = name or config.get("name", Path(checkpoint_dir).name)
         # Which trained model answers (a black box retrained under the same name is another one): its weights' hash.
-        self.sha256 = hashlib.sha256((Path(checkpoint_dir) / WEIGHTS).read_bytes()).hexdigest()
+        self.sha256 = artefact_sha256(Path(checkpoint_dir) / WEIGHTS)[0]
         self.input_size = size
         self._count = 0
         self._lock = threading.Lock()

@@ -126,7 +126,8 @@ def _save_state(path: Path, model, optimizer, schedule, generator, epoch: int, s
         "generator": generator.get_state(),
         "torch_rng": torch.get_rng_state(),
         "epoch": epoch,
-        # Time spent in the epochs so far, over every session that resumed it (None: a state from before this record).
+        # Time in the epochs' optimiser passes so far, over every session that resumed it (not the caller's per-epoch
+        # work such as a preserver's validation queries); None: a state from before this record.
         "seconds": seconds,
     }
     tmp = path.with_suffix(".tmp")

@@ -378,8 +378,8 @@ def train_preserver(
         + sum(a.anchor.provenance["blackbox_queries"] + (a.selection.queries if a.selection else 0) for a in attempts),
         cost_at_size=cost(best.deployable, config.size),
         cost_at_224=cost(build_deployable(config.arch, 224, config.width), 224),
-        # The epochs' time over every session that trained them (the estimate of what training costs: a re-run of a
-        # finished preserver only reloads it, so its `seconds` are the reload's); None if a state predates the record.
+        # The optimiser passes' time over every session that trained them (a re-run of a finished preserver only
+        # reloads it, so its `seconds` are the reload's); None if a state predates the record.
         training_seconds=_sum_or_none(
             training_seconds(out_dir / f"attempt-{k}" / TRAIN_STATE) for k in range(len(attempts))
         ),

@@ -129,7 +129,8 @@ def choose_preserver(
     ours = re.compile(rf"{re.escape(arch)}-w\d+-{size}px(-.+)?-for-{re.escape(blackbox)}")
     ranked: list[Candidate] = []
     set_aside: list[dict] = []
-    for directory in sorted(p for p in preservers_dir.iterdir() if p.is_dir() and ours.fullmatch(p.name)):
+    folders = preservers_dir.iterdir() if preservers_dir.is_dir() else ()
+    for directory in sorted(p for p in folders if p.is_dir() and ours.fullmatch(p.name)):
         try:
             candidate = read_candidate(directory)
         except CheckpointError as error:
