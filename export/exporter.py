@@ -128,7 +128,8 @@ def export_preserver(
         )
     target = TARGETS[config.target]
     if config.task_gate and target.why_not_run() is None:
-        target_estimators(Path(runs), preserver["blackbox"], size)  # fail before converting, not after
+        # Fail before converting, not after.
+        target_estimators(Path(runs), preserver["blackbox"], size, preserver.get("blackbox_sha256"))
     name = artefact_name(checkpoint, config)
     final = out_dir / f"{name}{target.suffix}"
     report_path = out_dir / f"{final.name}.report.json"

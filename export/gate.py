@@ -33,16 +33,26 @@ def artefact_transform(runner: Callable[[np.ndarray], np.ndarray]) -> Callable[[
     return apply
 
 
-def target_estimators(runs: Path, blackbox: str, size: int) -> list[LocalBlackBox]:
-    """The black box the preserver was made for (required) and the surrogates of the same input size."""
+def target_estimators(runs: Path, blackbox: str, size: int, blackbox_sha256: str | None = None) -> list[LocalBlackBox]:
+    """The black box the preserver was made for (required) and the surrogates of the same input size.
+
+    With `blackbox_sha256` (what the preserver recorded), a black box retrained since under that name is refused.
+    """
     root = Path(runs) / "estimators"
     if not (root / blackbox / "config.json").exists():
         raise ConfigError(
             f"the task-level gate needs the black box {blackbox!r} under {root}; point --runs at the run root the "
             "preserver was trained in, or pass --no-task-gate to check parity only"
         )
+    target = LocalBlackBox(root / blackbox)
+    if blackbox_sha256 and target.sha256 != blackbox_sha256:
+        raise ConfigError(
+            f"the preserver was trained against another {blackbox} (weights {blackbox_sha256[:12]}, now "
+            f"{target.sha256[:12]}); train it again with `pgz-train preserver --blackbox {blackbox}`, or pass "
+            "--no-task-gate to check parity only"
+        )
     surrogates = [LocalBlackBox(d) for d in sorted(root.glob("surrogate-*")) if (d / "config.json").exists()]
-    return [LocalBlackBox(root / blackbox), *(s for s in surrogates if s.input_size == size)]
+    return [target, *(s for s in surrogates if s.input_size == size)]
 
 
 def task_gate(

@@ -215,6 +215,18 @@ def test_cli_gate_needs_the_black_box(preserver, tmp_path, capsys):
     assert not (tmp_path / "o").exists()  # checked before converting
 
 
+def test_cli_gate_refuses_a_black_box_retrained_since(preserver, tiny_runs, tmp_path, capsys):
+    stale = tmp_path / preserver.name
+    shutil.copytree(preserver, stale)
+    config = json.loads((stale / "config.json").read_text())
+    assert len(config["blackbox_sha256"]) == 64
+    (stale / "config.json").write_text(json.dumps({**config, "blackbox_sha256": "0" * 64}))
+    argv = ["--target", "onnx", "--precision", "fp32", "--preserver", str(stale), "--runs", str(tiny_runs)]
+    code, output = run_cli(capsys, *argv, "--out", str(tmp_path / "o"))
+    assert code == 1 and "trained against another blackbox-small_cnn" in output.err
+    assert not (tmp_path / "o").exists()  # checked before converting
+
+
 def test_cli_unknown_target_is_a_usage_error(preserver):
     with pytest.raises(SystemExit) as exit_:
         export_main(["--target", "tensorrt", "--preserver", str(preserver)])

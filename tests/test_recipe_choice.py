@@ -178,3 +178,20 @@ def test_the_audit_takes_the_choice_record_in_place_of_the_directory(two_recipes
     (tmp_path / "other.json").write_text(json.dumps({"kind": "something else"}))
     with pytest.raises(ConfigError, match="not a choice record"):
         resolve_preserver(tmp_path / "other.json")
+
+
+def test_the_audit_refuses_a_preserver_trained_against_another_black_box(two_recipes, tmp_path, capsys):
+    from privategaze.training.eval_cli import main as eval_main
+
+    runs, preset, _ = two_recipes
+    original = (preset / "config.json").read_text()
+    (preset / "config.json").write_text(json.dumps({**json.loads(original), "blackbox_sha256": "0" * 64}))
+    args = ["--quiet", "--runs", str(runs), "--preserver", str(preset), "--preset", "tiny", "--out", str(tmp_path)]
+    try:
+        capsys.readouterr()
+        assert eval_main([*args, "--no-attackers", "--baselines", "none"]) == 1
+        err = capsys.readouterr().err
+        assert "trained against another blackbox-small_cnn" in err and "Traceback" not in err
+        assert not (tmp_path / "audit.json").exists()
+    finally:
+        (preset / "config.json").write_text(original)

@@ -115,6 +115,15 @@ def run_audit_command(args: argparse.Namespace) -> int:
     estimators = [e for e in estimators_under(root / "estimators") if e.input_size == config.size]
     if not estimators:
         raise ConfigError(f"no trained {config.size}px estimator under {root / 'estimators'}; run pgz-train first")
+    # A preserver is judged on the black box it was trained against: one retrained since under its name is another.
+    hashes = {e.name: e.sha256 for e in estimators}
+    for spec, preserver in preservers:
+        made_for, recorded = preserver.get("blackbox"), preserver.get("blackbox_sha256")
+        if recorded and made_for in hashes and hashes[made_for] != recorded:
+            raise ConfigError(
+                f"{spec.name} was trained against another {made_for} (weights {recorded[:12]}, now "
+                f"{hashes[made_for][:12]}); train it again with `pgz-train preserver --blackbox {made_for}`"
+            )
     baselines = default_baselines(config.size) if args.baselines == "default" else []
     specs = [
         TransformSpec("raw", "raw", lambda images: images, fingerprint="raw"),
