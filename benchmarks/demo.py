@@ -100,12 +100,6 @@ def _finished(directory: Path, expected: dict) -> bool:
 STAMP = "demo-inputs.json"
 
 
-def weights_sha256(directory: Path) -> str:
-    from privategaze.manifest import artefact_sha256
-
-    return artefact_sha256(directory / "model.safetensors")[0]
-
-
 def _stamped(directory: Path, inputs: dict) -> bool:
     """Whether `directory` was made by this demo from exactly these inputs (weights hashes of what it depends on)."""
     try:
@@ -166,6 +160,7 @@ class Demo:
 
     # 3 ---------------------------------------------------------------------------------------------------------------
     def preserver(self) -> tuple[bool, str]:
+        from privategaze.training.checkpoint import weights_sha256
         from privategaze.training.preserver import preserver_config, train_preserver
 
         config = preserver_config("mobile", self.config.preset, seed=self.config.seed)
@@ -209,6 +204,7 @@ class Demo:
         from privategaze.export.exporter import artefact_name, export_preserver
         from privategaze.export.registry import TARGETS
         from privategaze.manifest import artefact_sha256, read_sidecar
+        from privategaze.training.checkpoint import weights_sha256
 
         checkpoint = Path(self.summary["preserver"]["dir"])
         out = self.config.runs / "exports" / checkpoint.name

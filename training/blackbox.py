@@ -8,6 +8,7 @@ protocol, so the whole method can be pointed at a real service.
 
 from __future__ import annotations
 
+import functools
 import threading
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -17,8 +18,7 @@ import torch
 from torch.nn import functional
 
 from privategaze.errors import ConfigError
-from privategaze.manifest import artefact_sha256
-from privategaze.training.checkpoint import WEIGHTS, load_checkpoint
+from privategaze.training.checkpoint import load_checkpoint, weights_sha256
 
 
 @runtime_checkable
@@ -54,8 +54,7 @@ class LocalBlackBox:
         model, config = load_checkpoint(checkpoint_dir)
         size = int(config["input_size"])
         self.name = name or config.get("name", Path(checkpoint_dir).name)
-        # Which trained model answers (a black box retrained under the same name is another one): its weights' hash.
-        self.sha256 = artefact_sha256(Path(checkpoint_dir) / WEIGHTS)[0]
+        self._directory = Path(checkpoint_dir)
         self.input_size = size
         self._count = 0
         self._lock = threading.Lock()
@@ -69,6 +68,14 @@ class LocalBlackBox:
 
         self._predict = predict
         self._batch_size = batch_size
+
+    @functools.cached_property
+    def sha256(self) -> str:
+        """Which trained model answers (one retrained under the same name is another): its weights' hash.
+
+        Hashed on first use only, since most callers (audits, the service) never ask.
+        """
+        return weights_sha256(self._directory)
 
     @property
     def queries(self) -> int:

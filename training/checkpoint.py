@@ -29,6 +29,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from privategaze.errors import ConfigError, ModelFileError
+from privategaze.manifest import artefact_sha256
 from privategaze.training.models.zoo import build_model
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,11 @@ def discard_other_runs(directory: Path, run_key: dict, state_files: Sequence[str
             (directory / name).unlink(missing_ok=True)
     directory.mkdir(parents=True, exist_ok=True)
     write_json(key_path, run_key)
+
+
+def weights_sha256(directory: str | Path) -> str:
+    """The sha256 of an artefact directory's weights: what tells two trained models of one name apart."""
+    return artefact_sha256(Path(directory) / WEIGHTS)[0]
 
 
 def finished_seconds(directory: Path) -> float | None:

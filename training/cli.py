@@ -11,7 +11,6 @@ import argparse
 import dataclasses
 import logging
 import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from privategaze.training.models.preservers import PRESERVERS
 from privategaze.training.models.zoo import ARCHITECTURES, BLACK_BOX_ARCHITECTURES
 from privategaze.training.preserver import PRESETS as PRESERVER_PRESETS
 from privategaze.training.preserver import preserver_config, train_preserver
-from privategaze.training.recipe_choice import choose_preserver
+from privategaze.training.recipe_choice import NAME, choose_preserver
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +123,7 @@ def _preserver(args: argparse.Namespace) -> int:
         config = dataclasses.replace(config, data=data)
     surrogates = tuple(args.surrogate or PRESERVER_PRESETS[args.preset]["surrogates"])
     for option, value in [("--blackbox", args.blackbox), *(("--surrogate", s) for s in surrogates)]:
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", value):
+        if not NAME.fullmatch(value):
             raise ConfigError(f"{option} takes the name of a directory under RUNS/estimators, got {value!r}")
     surrogate_dirs = [root / "estimators" / s for s in surrogates]
     # Every setting that differs from the preset names the artefact, so a sweep never overwrites the preset's
@@ -155,7 +154,7 @@ def _select(args: argparse.Namespace) -> int:
     root = Path(args.runs)
     names = [f"blackbox-{a}" for a in BLACK_BOX_ARCHITECTURES] if args.blackbox == "all" else [args.blackbox]
     for name in names:
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+        if not NAME.fullmatch(name):
             raise ConfigError(f"--blackbox takes the name of a directory under RUNS/estimators, got {name!r}")
         if not (root / "estimators" / name / "config.json").exists():
             raise CheckpointError(f"no trained black box in {root / 'estimators' / name}")

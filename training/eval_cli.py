@@ -22,7 +22,7 @@ from privategaze.training.audit import PRESETS, TransformSpec, audit_config, run
 from privategaze.training.audit_report import image_grid, write_report
 from privategaze.training.baselines import Baseline, default_baselines
 from privategaze.training.blackbox import LocalBlackBox, as_float_nchw
-from privategaze.training.checkpoint import WEIGHTS
+from privategaze.training.checkpoint import weights_sha256
 from privategaze.training.data.cache import load_or_render
 from privategaze.training.data.sample import images_to_uint8_nhwc
 from privategaze.training.preserver import load_preserver, obfuscate
@@ -54,7 +54,7 @@ def preserver_spec(directory: Path) -> tuple[TransformSpec, dict]:
         params,
         target=config["blackbox"],
         anchor=Anchor.load(directory).image,
-        fingerprint="preserver:" + hashlib.sha256((directory / WEIGHTS).read_bytes()).hexdigest(),
+        fingerprint="preserver:" + weights_sha256(directory),
     )
     return spec, config
 
@@ -116,13 +116,13 @@ def run_audit_command(args: argparse.Namespace) -> int:
     if not estimators:
         raise ConfigError(f"no trained {config.size}px estimator under {root / 'estimators'}; run pgz-train first")
     # A preserver is judged on the black box it was trained against: one retrained since under its name is another.
-    hashes = {e.name: e.sha256 for e in estimators}
+    by_name = {e.name: e for e in estimators}
     for spec, preserver in preservers:
         made_for, recorded = preserver.get("blackbox"), preserver.get("blackbox_sha256")
-        if recorded and made_for in hashes and hashes[made_for] != recorded:
+        if recorded and made_for in by_name and by_name[made_for].sha256 != recorded:
             raise ConfigError(
                 f"{spec.name} was trained against another {made_for} (weights {recorded[:12]}, now "
-                f"{hashes[made_for][:12]}); train it again with `pgz-train preserver --blackbox {made_for}`"
+                f"{by_name[made_for].sha256[:12]}); train it again with `pgz-train preserver --blackbox {made_for}`"
             )
     baselines = default_baselines(config.size) if args.baselines == "default" else []
     specs = [

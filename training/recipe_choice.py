@@ -27,6 +27,7 @@ from privategaze.training.checkpoint import CONFIG, METRICS, CheckpointError
 from privategaze.training.preserver import KIND
 
 CHOICE_KIND = "preserver_choice"
+# What names an estimator under RUNS/estimators (`--blackbox`, `--surrogate`): never a path, never a glob.
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 # One black box's raw error on the same faces agrees across runs to float precision (batching, threads); a retrained
