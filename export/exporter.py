@@ -228,6 +228,9 @@ def build_manifest(name: str, config: ExportConfig, preserver: dict, report: dic
             **{k: preserver.get(k) for k in keys},
             # Preservers trained before ensembles existed have one surrogate and no list.
             **({"surrogates": preserver["surrogates"]} if "surrogates" in preserver else {}),
+            # The black box's weights hash, so an app can tell which trained black box the artefact was made
+            # for; preservers trained before it was recorded have none.
+            **({"blackbox_sha256": preserver["blackbox_sha256"]} if preserver.get("blackbox_sha256") else {}),
             "training": {k: preserver[k] for k in training if k in preserver},
         },
         tools=tool_versions(config.target),

@@ -14,6 +14,7 @@ from privategaze.export.config import ExportConfig, QualityFloors
 from privategaze.export.exporter import artefact_sha256, export_preserver
 from privategaze.export.registry import TARGETS
 from privategaze.manifest import Manifest, read_sidecar
+from privategaze.training.checkpoint import weights_sha256
 
 pytestmark = [pytest.mark.export, pytest.mark.slow]
 ALL = [(target, precision) for target, cls in sorted(TARGETS.items()) for precision in cls.precisions]
@@ -38,7 +39,7 @@ def exported(preserver, tiny_runs, tmp_path_factory):
 
 
 @pytest.mark.parametrize(("target", "precision"), ALL)
-def test_artefact_manifest_reads_back_and_matches_the_sidecar(exported, target, precision):
+def test_artefact_manifest_reads_back_and_matches_the_sidecar(exported, tiny_runs, target, precision):
     result = exported[target, precision]
     embedded = Manifest.from_dict(TARGETS[target].read_manifest(result.path))
     from_sidecar, facts = read_sidecar(result.path)
@@ -48,6 +49,8 @@ def test_artefact_manifest_reads_back_and_matches_the_sidecar(exported, target, 
     assert embedded.blackbox == "blackbox-small_cnn" and len(embedded.anchor_sha256) == 64
     assert embedded.input.size == 32 and embedded.tools["privategaze"]
     assert embedded.preserver["surrogates"] == [embedded.preserver["surrogate"]] == ["surrogate-small_cnn"]
+    # Which trained black box the artefact was made for, by its weights (a retrained one has another hash).
+    assert embedded.preserver["blackbox_sha256"] == weights_sha256(tiny_runs / "estimators" / "blackbox-small_cnn")
 
 
 @pytest.mark.parametrize(("target", "precision"), ALL)

@@ -12,7 +12,8 @@ import torch
 from privategaze.errors import ConfigError
 from privategaze.training import preserver as preserver_module
 from privategaze.training.anchor import Anchor, AnchorConfig, generate_anchor, quantize
-from privategaze.training.checkpoint import CheckpointError
+from privategaze.training.blackbox import LocalBlackBox
+from privategaze.training.checkpoint import CheckpointError, weights_sha256
 from privategaze.training.cli import main as train_main
 from privategaze.training.data.arrays import FaceArrays
 from privategaze.training.fit import FitConfig, fit, training_seconds
@@ -195,6 +196,23 @@ def test_anchor_is_the_best_k_average_and_counts_queries(tmp_path):
     second = generate_anchor(blackbox, fake_surrogate, pool, AnchorConfig(pool_size=40, k_min=1, k_max=3), skip=2)
     assert np.array_equal(second.image, quantize(pool[np.argsort(shuffled)[2]]))
     assert second.provenance["skipped_least_disputed"] == 2
+
+
+def test_an_anchor_is_reused_only_for_the_same_black_box_and_surrogate_weights(tiny_runs, tmp_path):
+    config = preserver_config("mobile", "tiny")
+    estimators = tiny_runs / "estimators"
+    blackbox = LocalBlackBox(estimators / "blackbox-small_cnn")
+    (surrogate,), _ = preserver_module._load_surrogates(estimators / "surrogate-small_cnn", config.size)
+    where, cache = tmp_path / "anchor", tmp_path / "cache"
+    first = preserver_module.obtain_anchor(config, blackbox, surrogate, where, cache)
+    assert first.provenance["surrogate_sha256"] == weights_sha256(estimators / "surrogate-small_cnn")
+    queries = blackbox.queries
+    assert preserver_module.obtain_anchor(config, blackbox, surrogate, where, cache).sha256 == first.sha256
+    assert blackbox.queries == queries  # reused: the black box was not asked again
+    surrogate.sha256 = "0" * 64  # the same surrogate name, retrained: its anchor is searched again
+    again = preserver_module.obtain_anchor(config, blackbox, surrogate, where, cache)
+    assert blackbox.queries > queries and again.provenance["surrogate_sha256"] == "0" * 64
+    assert json.loads((where / "anchor.json").read_text())["surrogate_sha256"] == "0" * 64
 
 
 def test_pgz_train_preserver_writes_a_loadable_deployable_artefact(tiny_runs):

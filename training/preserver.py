@@ -34,6 +34,7 @@ from privategaze.training.checkpoint import (
     load_checkpoint,
     read_json,
     save_checkpoint,
+    weights_sha256,
 )
 from privategaze.training.data.arrays import concatenate
 from privategaze.training.data.cache import load_or_render
@@ -276,6 +277,9 @@ def obtain_anchor(
         "pool": config.pool.to_dict(),
         "anchor_config": config.anchor.to_dict(),
         "surrogate": surrogate.name,
+        # The anchor is the faces the black box and this surrogate agree on: a surrogate retrained under its name
+        # (other weights) makes another anchor.
+        "surrogate_sha256": surrogate.sha256,
         "skipped_least_disputed": skip,
     }
     if (anchor_dir / "anchor.json").exists():
@@ -429,6 +433,7 @@ def _load_surrogates(dirs: str | Path | Sequence[str | Path], size: int) -> tupl
     for directory in dirs:
         model, model_config = load_checkpoint(directory)
         model.name = model_config.get("name", Path(directory).name)
+        model.sha256 = weights_sha256(directory)
         if model_config.get("role") != "surrogate":
             # A black box is only ever queried (threat model): its weights must never judge the generator.
             raise ConfigError(f"{model.name} is a {model_config.get('role', 'unknown')!r} estimator, not a surrogate")

@@ -18,7 +18,9 @@ Schema ``privategaze.manifest/1`` (JSON object, sorted keys, no timestamps so th
                       "box_face_width_mm", the face width a detector box is assumed to span. Optional here (exports
                       before it was added lack it, and this SDK then uses its own `FaceModel()`); the apps require it.
     preserver         arch, width, input size, black box it was trained for, surrogate (the primary one) and
-                      "surrogates" (all of an ensemble; absent before ensembles), anchor sha256, training config
+                      "surrogates" (all of an ensemble; absent before ensembles), "blackbox_sha256" (the black box's
+                      weights hash; absent for preservers trained before it was recorded), anchor sha256, training
+                      config
     tools             versions of privategaze and of every converter and runtime used
     parity            numeric parity against the PyTorch module (per output: max/mean abs error, tolerance, passed)
     quality           task-level figures of the artefact beside the PyTorch module's (gaze error, attacker accuracy)
