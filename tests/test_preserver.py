@@ -8,12 +8,13 @@ import json
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import load_file, save_file
 
 from privategaze.errors import ConfigError
 from privategaze.training import preserver as preserver_module
 from privategaze.training.anchor import Anchor, AnchorConfig, generate_anchor, quantize
 from privategaze.training.blackbox import LocalBlackBox
-from privategaze.training.checkpoint import CheckpointError, weights_sha256
+from privategaze.training.checkpoint import WEIGHTS, CheckpointError, weights_sha256
 from privategaze.training.cli import main as train_main
 from privategaze.training.data.arrays import FaceArrays
 from privategaze.training.fit import FitConfig, fit, training_seconds
@@ -398,7 +399,16 @@ def test_pgz_train_preserver_trains_against_an_ensemble_and_records_it(tiny_runs
     assert config["surrogate"] == "surrogate-small_cnn"  # the primary: the anchor search's and the evaluation's
     assert config["surrogates"] == ["surrogate-small_cnn", "surrogate-shufflenet_v2_x1_0"]
     assert "more_surrogates" in json.loads((directory / "attempt-0" / "run_key.json").read_text())
+    # The second surrogate retrained under its name and configuration (other weights): the preserver trains afresh.
+    weights = runs / "estimators" / "surrogate-shufflenet_v2_x1_0" / WEIGHTS
+    tensors = load_file(weights)
+    tensors = {k: v * 1.01 if k.endswith(".weight") else v for k, v in tensors.items()}  # still a sane surrogate
+    save_file(tensors, weights)
     capsys.readouterr()
+    assert train_main([*common, "--surrogate", "surrogate-shufflenet_v2_x1_0"]) == 0
+    assert "another configuration" in capsys.readouterr().err
+    key = json.loads((directory / "attempt-0" / "run_key.json").read_text())
+    assert key["surrogates_sha256"][1] == weights_sha256(weights.parent)
     assert train_main([*common, "--surrogate", "surrogate-nope"]) == 1
     assert "no trained estimator" in capsys.readouterr().err
     assert train_main([*common, "--surrogate", "surrogate-small_cnn"]) == 1

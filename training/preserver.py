@@ -343,6 +343,8 @@ def train_preserver(
         "blackbox": blackbox.name,
         "blackbox_sha256": blackbox.sha256,
         "surrogate": surrogate_config,
+        # Every surrogate judges the generator: one retrained under its name (other weights) trains afresh.
+        "surrogates_sha256": [s.sha256 for s in surrogates],
     }
     if len(surrogates) > 1:
         run_key["more_surrogates"] = surrogate_configs[1:]
