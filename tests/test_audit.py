@@ -73,6 +73,10 @@ def test_pgz_eval_writes_the_table_plot_and_grid(tiny_runs, tmp_path):
     assert "## Cues the estimators read" in table and "eyes / head" in table
     with Image.open(out / "audit_grid.png") as grid, Image.open(out / "audit_scatter.png") as scatter:
         assert grid.size[0] > len(names) * 32 and scatter.size[0] > 300
+    # The eye sweep: raw, the preserver and the anchor only, eight near-frontal faces in order of eye yaw.
+    assert "audit_eye_sweep.png" in table
+    with Image.open(out / "audit_eye_sweep.png") as sweep, Image.open(out / "audit_grid.png") as grid:
+        assert 3 * 96 < sweep.size[0] < 4 * 96 and sweep.size[1] > 8 * 96 > grid.size[1]
 
 
 def test_pgz_eval_with_a_bad_preserver_path_is_a_clear_error(tiny_runs, tmp_path, capsys):

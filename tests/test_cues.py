@@ -7,7 +7,7 @@ import pytest
 
 from privategaze.errors import ConfigError
 from privategaze.training.audit_report import cue_table, markdown_table
-from privategaze.training.cues import cue_slopes, has_cues
+from privategaze.training.cues import cue_slopes, eye_sweep, has_cues
 from privategaze.training.data.synthetic.dataset import SyntheticConfig, SyntheticGazeDataset
 
 
@@ -50,3 +50,16 @@ def test_the_cue_table_has_a_cell_per_estimator_and_is_absent_without_slopes():
     table = cue_table(result)
     assert "| raw | 0.80 / 0.90 | 0.10 / 0.90 |" in table and "| p | - | - |" in table
     assert "eyes / head" in table and markdown_table(result)  # the main table ignores the slopes
+
+
+def test_an_eye_sweep_is_near_frontal_heads_in_order_of_eye_yaw(faces):
+    rows = eye_sweep(faces, rows=5, frontal_share=0.25)
+    assert len(set(rows.tolist())) == 5
+    eye_yaw = faces.extras["eye_yaw"][rows]
+    assert np.all(np.diff(eye_yaw) >= 0) and eye_yaw[-1] - eye_yaw[0] > 0  # a sweep, left to right
+    head = np.abs(faces.extras["head_yaw"]) + np.abs(faces.extras["head_pitch"])
+    assert head[rows].max() <= np.quantile(head, 0.25) + 1e-9  # only the most frontal quarter
+    with pytest.raises(ConfigError, match="synthetic"):
+        eye_sweep(faces.select(np.arange(len(faces))).mirrored())
+    with pytest.raises(ConfigError, match="at least 500"):
+        eye_sweep(faces, rows=500)

@@ -23,6 +23,7 @@ from privategaze.training.audit_report import image_grid, write_report
 from privategaze.training.baselines import Baseline, default_baselines
 from privategaze.training.blackbox import LocalBlackBox, as_float_nchw
 from privategaze.training.checkpoint import weights_sha256
+from privategaze.training.cues import eye_sweep, has_cues
 from privategaze.training.data.cache import load_or_render
 from privategaze.training.data.sample import images_to_uint8_nhwc
 from privategaze.training.preserver import load_preserver, obfuscate
@@ -152,6 +153,12 @@ def run_audit_command(args: argparse.Namespace) -> int:
     rows = slice(0, 6)
     columns = {s.name: as_float_nchw(s.apply(test.images[rows])) for s in specs}
     image_grid(columns, out / "audit_grid.png", arrows={"raw": test.gaze[rows]})
+    if has_cues(test):
+        # Near-frontal heads in order of eye yaw: do the obfuscated eyes follow the raw ones down the column?
+        sweep = eye_sweep(test)
+        kept = [s for s in specs if s.kind in ("raw", "preserver", "anchor")]
+        columns = {s.name: as_float_nchw(s.apply(test.images[sweep])) for s in kept}
+        image_grid(columns, out / "audit_eye_sweep.png", max_rows=len(sweep), arrows={"raw": test.gaze[sweep]})
     paths = write_report(result, out)
     log.info("Wrote the audit to %s (%s)", out, ", ".join(p.name for p in [*paths.values(), out / "audit_grid.png"]))
     return 0
