@@ -160,7 +160,8 @@ def run_audit_command(args: argparse.Namespace) -> int:
         columns = {s.name: as_float_nchw(s.apply(test.images[sweep])) for s in kept}
         image_grid(columns, out / "audit_eye_sweep.png", max_rows=len(sweep), arrows={"raw": test.gaze[sweep]})
     paths = write_report(result, out)
-    log.info("Wrote the audit to %s (%s)", out, ", ".join(p.name for p in [*paths.values(), out / "audit_grid.png"]))
+    pngs = [out / "audit_grid.png", *([out / "audit_eye_sweep.png"] if has_cues(test) else [])]
+    log.info("Wrote the audit to %s (%s)", out, ", ".join(p.name for p in [*paths.values(), *pngs]))
     return 0
 
 
