@@ -57,8 +57,11 @@ def test_an_eye_sweep_is_near_frontal_heads_in_order_of_eye_yaw(faces):
     assert len(set(rows.tolist())) == 5
     eye_yaw = faces.extras["eye_yaw"][rows]
     assert np.all(np.diff(eye_yaw) >= 0) and eye_yaw[-1] - eye_yaw[0] > 0  # a sweep, left to right
-    head = np.abs(faces.extras["head_yaw"]) + np.abs(faces.extras["head_pitch"])
-    assert head[rows].max() <= np.quantile(head, 0.25) + 1e-9  # only the most frontal quarter
+    still = sum(np.abs(faces.extras[k]) for k in ("head_yaw", "head_pitch", "eye_pitch"))
+    assert still[rows].max() <= np.quantile(still, 0.25) + 1e-9  # only the stillest quarter
+    unknown = faces.select(np.arange(len(faces)))  # a copy
+    unknown.extras["eye_yaw"][rows[-1]] = np.nan  # a face without a known eye yaw is never shown
+    assert rows[-1] not in eye_sweep(unknown, rows=5, frontal_share=0.25)
     with pytest.raises(ConfigError, match="synthetic"):
         eye_sweep(faces.select(np.arange(len(faces))).mirrored())
     with pytest.raises(ConfigError, match="at least 500"):

@@ -59,22 +59,25 @@ def cue_slopes(predicted_pitchyaw: np.ndarray, arrays: FaceArrays) -> dict[str, 
 
 
 def eye_sweep(arrays: FaceArrays, rows: int = 8, frontal_share: float = 0.2) -> np.ndarray:
-    """Indices of `rows` faces whose heads face the camera most nearly, in order of eye yaw (left to right).
+    """Indices of `rows` faces with still heads and level eyes, in order of eye yaw (first row: most negative).
 
     Shown down a column, the raw faces' eyes sweep from one side to the other while the head stays still: a
     transform whose output eyes move with the raw gaze shows the same sweep; one that carries the gaze elsewhere
-    (or not at all) does not. The faces are the `frontal_share` of the set with the smallest head rotation.
+    (or not at all) does not. The faces are drawn from the `frontal_share` of the set (at least `rows` faces) with
+    the smallest head rotation plus eye pitch, so that only the eye yaw changes much down the column.
 
     Raises:
-        ConfigError: `arrays` has no head and eye rotations (not synthetic), or holds fewer than `rows` faces.
+        ConfigError: `arrays` has no head and eye rotations (not synthetic), or fewer than `rows` faces with them.
     """
     if not has_cues(arrays):
         raise ConfigError(f"an eye sweep needs the scene's {', '.join(CUES)} (synthetic faces); these faces have none")
     if rows < 2 or not 0 < frontal_share <= 1:
         raise ConfigError(f"need rows >= 2 and 0 < frontal_share <= 1, got {rows} and {frontal_share}")
-    head = np.abs(np.asarray(arrays.extras["head_yaw"])) + np.abs(np.asarray(arrays.extras["head_pitch"]))
-    frontal = np.argsort(head, kind="stable")[: max(rows, round(frontal_share * len(arrays)))]
-    if len(frontal) < rows:
-        raise ConfigError(f"an eye sweep of {rows} rows needs at least {rows} faces, got {len(arrays)}")
-    by_yaw = frontal[np.argsort(np.asarray(arrays.extras["eye_yaw"])[frontal], kind="stable")]
+    cues = {k: np.asarray(arrays.extras[k], np.float64) for k in CUES}
+    stillness = np.abs(cues["head_yaw"]) + np.abs(cues["head_pitch"]) + np.abs(cues["eye_pitch"])
+    known = np.flatnonzero(np.isfinite(stillness) & np.isfinite(cues["eye_yaw"]))
+    if len(known) < rows:
+        raise ConfigError(f"an eye sweep of {rows} rows needs at least {rows} faces, got {len(known)}")
+    still = known[np.argsort(stillness[known], kind="stable")][: max(rows, round(frontal_share * len(known)))]
+    by_yaw = still[np.argsort(cues["eye_yaw"][still], kind="stable")]
     return by_yaw[np.round(np.linspace(0, len(by_yaw) - 1, rows)).astype(int)]

@@ -2,7 +2,8 @@
 
 Every black box under RUNS/estimators (blackbox-*) and every surrogate (surrogate-*) is queried, so a preserver
 trained for one black box is also evaluated against the others (transfer). Writes RUNS/audits/<name>/audit.json,
-audit.md (the table), audit_scatter.png and audit_grid.png.
+audit.md (the table), audit_scatter.png, audit_grid.png and, on synthetic faces, audit_eye_sweep.png (still heads in
+order of eye yaw, through each preserver: do the obfuscated eyes follow the raw ones?).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from privategaze.cli import add_common_arguments, run_command
-from privategaze.errors import ConfigError
+from privategaze.errors import ConfigError, PrivateGazeError
 from privategaze.training.anchor import Anchor
 from privategaze.training.audit import PRESETS, TransformSpec, audit_config, run_audit
 from privategaze.training.audit_report import image_grid, write_report
@@ -150,17 +151,21 @@ def run_audit_command(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else root / "audits" / (preservers[0][0].name if preservers else "baselines")
     out.mkdir(parents=True, exist_ok=True)
     test = load_or_render(config.gaze_data, root / "cache")
-    rows = slice(0, 6)
-    columns = {s.name: as_float_nchw(s.apply(test.images[rows])) for s in specs}
-    image_grid(columns, out / "audit_grid.png", arrows={"raw": test.gaze[rows]})
-    if has_cues(test):
-        # Near-frontal heads in order of eye yaw: do the obfuscated eyes follow the raw ones down the column?
-        sweep = eye_sweep(test)
-        kept = [s for s in specs if s.kind in ("raw", "preserver", "anchor")]
-        columns = {s.name: as_float_nchw(s.apply(test.images[sweep])) for s in kept}
-        image_grid(columns, out / "audit_eye_sweep.png", max_rows=len(sweep), arrows={"raw": test.gaze[sweep]})
+    pngs = []
+    try:
+        rows = slice(0, 6)
+        columns = {s.name: as_float_nchw(s.apply(test.images[rows])) for s in specs}
+        pngs.append(image_grid(columns, out / "audit_grid.png", arrows={"raw": test.gaze[rows]}))
+        if has_cues(test):
+            # Still heads in order of eye yaw: do the obfuscated eyes follow the raw ones down the column?
+            sweep = eye_sweep(test)
+            kept = [s for s in specs if s.kind in ("raw", "preserver", "anchor")]
+            columns = {s.name: as_float_nchw(s.apply(test.images[sweep])) for s in kept}
+            arrows = {"raw": test.gaze[sweep]}
+            pngs.append(image_grid(columns, out / "audit_eye_sweep.png", max_rows=len(sweep), arrows=arrows))
+    except PrivateGazeError as exc:  # the audit's figures are measured: a picture that fails must not lose them
+        log.warning("Could not draw the audit's image grids: %s", exc)
     paths = write_report(result, out)
-    pngs = [out / "audit_grid.png", *([out / "audit_eye_sweep.png"] if has_cues(test) else [])]
     log.info("Wrote the audit to %s (%s)", out, ", ".join(p.name for p in [*paths.values(), *pngs]))
     return 0
 
