@@ -97,6 +97,13 @@ def artefact_spec(path: Path, runs: Path) -> tuple[TransformSpec, dict]:
     return spec, config
 
 
+def _column_title(spec: TransformSpec) -> str:
+    """A grid column's title, cut to the cell's width: preserver names differ at their end, so the black box leads."""
+    if spec.kind == "preserver" and spec.target:
+        return f"{spec.target.removeprefix('blackbox-')}: {spec.name}"
+    return spec.name
+
+
 def estimators_under(root: Path) -> list[LocalBlackBox]:
     directories = sorted(root.glob("blackbox-*")) + sorted(root.glob("surrogate-*"))
     return [LocalBlackBox(d) for d in directories if (d / "config.json").exists()]
@@ -154,13 +161,13 @@ def run_audit_command(args: argparse.Namespace) -> int:
     pngs = []
     try:
         rows = slice(0, 6)
-        columns = {s.name: as_float_nchw(s.apply(test.images[rows])) for s in specs}
+        columns = {_column_title(s): as_float_nchw(s.apply(test.images[rows])) for s in specs}
         pngs.append(image_grid(columns, out / "audit_grid.png", arrows={"raw": test.gaze[rows]}))
         if has_cues(test):
             # Still heads in order of eye yaw: do the obfuscated eyes follow the raw ones down the column?
             sweep = eye_sweep(test)
             kept = [s for s in specs if s.kind in ("raw", "preserver", "anchor")]
-            columns = {s.name: as_float_nchw(s.apply(test.images[sweep])) for s in kept}
+            columns = {_column_title(s): as_float_nchw(s.apply(test.images[sweep])) for s in kept}
             arrows = {"raw": test.gaze[sweep]}
             pngs.append(image_grid(columns, out / "audit_eye_sweep.png", max_rows=len(sweep), arrows=arrows))
     except PrivateGazeError as exc:  # the audit's figures are measured: a picture that fails must not lose them
