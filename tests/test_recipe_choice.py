@@ -195,3 +195,30 @@ def test_the_audit_refuses_a_preserver_trained_against_another_black_box(two_rec
         assert not (tmp_path / "audit.json").exists()
     finally:
         (preset / "config.json").write_text(original)
+
+
+def test_a_preserver_at_another_size_is_trained_and_chosen_at_that_size(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    common = ["--quiet", "--runs", str(runs)]
+    for role in ("blackbox", "surrogate"):
+        estimator = ["estimator", "--role", role, "--arch", "small_cnn", "--preset", "tiny", "--size", "40"]
+        assert train_main([*common, *estimator]) == 0
+    train = [*common, "preserver", "--blackbox", "blackbox-small_cnn", "--preset", "tiny"]
+    capsys.readouterr()
+    assert train_main(train) == 1  # the estimators take 40px faces, the preset's are 32px
+    assert "takes 40px faces" in capsys.readouterr().err
+    assert train_main([*train, "--size", "44"]) == 1
+    err = capsys.readouterr().err
+    assert "multiple of 8" in err and "Traceback" not in err
+    assert train_main([*train, "--size", "40"]) == 0
+    directory = runs / "preservers" / "mobile-w4-40px-for-blackbox-small_cnn"  # the preset's settings: no tag
+    config = json.loads((directory / "config.json").read_text())
+    faces = [config[k]["size"] for k in ("data", "pool", "eval_data", "validation")]
+    assert config["input_size"] == 40 and faces == [40] * 4
+    assert (runs / "anchors" / "blackbox-small_cnn-40px" / "anchor.png").exists()
+    assert train_main([*common, "select", "--blackbox", "blackbox-small_cnn", "--preset", "tiny"]) == 1
+    assert "no finished mobile preserver at 32px" in capsys.readouterr().err
+    select = [*common, "select", "--blackbox", "blackbox-small_cnn", "--preset", "tiny", "--size", "40"]
+    assert train_main(select) == 0
+    record = json.loads((runs / "preservers" / "chosen-mobile-40px-for-blackbox-small_cnn.json").read_text())
+    assert record["chosen"] == directory.name and record["input_size"] == 40

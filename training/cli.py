@@ -102,7 +102,7 @@ def _attacker(args: argparse.Namespace) -> int:
 def _preserver(args: argparse.Namespace) -> int:
     root = Path(args.runs)
     names = [f"blackbox-{a}" for a in BLACK_BOX_ARCHITECTURES] if args.blackbox == "all" else [args.blackbox]
-    preset = preserver_config(args.arch, args.preset, width=args.width, seed=args.seed)
+    preset = preserver_config(args.arch, args.preset, width=args.width, seed=args.seed, size=args.size)
     fit = {k: v for k, v in (("epochs", args.epochs), ("lr", args.lr)) if v is not None}
     config = dataclasses.replace(preset, fit=dataclasses.replace(preset.fit, **fit))
     if args.ssim_weight is not None:
@@ -158,7 +158,7 @@ def _select(args: argparse.Namespace) -> int:
             raise ConfigError(f"--blackbox takes the name of a directory under RUNS/estimators, got {name!r}")
         if not (root / "estimators" / name / "config.json").exists():
             raise CheckpointError(f"no trained black box in {root / 'estimators' / name}")
-    config = preserver_config(args.arch, args.preset, seed=args.seed)
+    config = preserver_config(args.arch, args.preset, seed=args.seed, size=args.size)
     if config.validation is None:
         raise ConfigError(f"the {args.preset!r} preset has no validation faces to choose by")
     validation = load_or_render(config.validation, root / "cache", show_progress=not args.quiet)
@@ -283,6 +283,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="range of K (faces averaged into the anchor) searched (default: the preset's; the method's 15 49)",
     )
+    pre.add_argument(
+        "--size",
+        type=int,
+        default=None,
+        help="face size in pixels (default: the preset's); the black box and the surrogates must take it",
+    )
     pre.set_defaults(handler=_preserver)
 
     sel = sub.add_parser(
@@ -294,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     sel.add_argument(
         "--preset", choices=sorted(PRESERVER_PRESETS), default="quick", help="whose size and validation faces"
     )
+    sel.add_argument("--size", type=int, default=None, help="the preservers' face size (default: the preset's)")
     sel.set_defaults(handler=_select)
     return parser
 

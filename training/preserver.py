@@ -220,13 +220,23 @@ PRESETS = {
 
 
 def preserver_config(
-    arch: str = "mobile", preset: str = "quick", width: int | None = None, seed: int = 0, **fit_overrides
+    arch: str = "mobile",
+    preset: str = "quick",
+    width: int | None = None,
+    seed: int = 0,
+    size: int | None = None,
+    **fit_overrides,
 ) -> PreserverConfig:
-    """The named configuration of a preserver (width defaults to 4 for `tiny`, else the architecture's own)."""
+    """The named configuration of a preserver (width defaults to 4 for `tiny`, else the architecture's own).
+
+    `size` replaces the preset's face size (pixels, square) in all its face sets; its estimators must take that size.
+    """
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
     p = PRESETS[preset]
-    size = p["size"]
+    size = p["size"] if size is None else size
+    if size < 16 or size % 8:  # both architectures halve the face three times (checked again when built)
+        raise ConfigError(f"preserver input size must be a multiple of 8 and >= 16, got {size}")
     pool_subjects, pool_images = p["pool"]
     return PreserverConfig(
         arch=arch,
