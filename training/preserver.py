@@ -46,6 +46,7 @@ from privategaze.training.models.preservers import (
     PUBLISHED_WIDTH,
     build_deployable,
     build_preserver,
+    check_size,
     cost,
 )
 from privategaze.training.selection import SELECTION_RECORD, SELECTION_WEIGHTS, EpochSelection
@@ -235,8 +236,7 @@ def preserver_config(
         raise ConfigError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
     p = PRESETS[preset]
     size = p["size"] if size is None else size
-    if size < 16 or size % 8:  # both architectures halve the face three times (checked again when built)
-        raise ConfigError(f"preserver input size must be a multiple of 8 and >= 16, got {size}")
+    check_size(size)  # before any faces are rendered
     pool_subjects, pool_images = p["pool"]
     return PreserverConfig(
         arch=arch,

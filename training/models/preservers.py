@@ -22,11 +22,16 @@ PRESERVERS: dict[str, tuple[type[nn.Module], type[nn.Module]]] = {
 PUBLISHED_WIDTH = {"paper": 32, "mobile": 8}
 
 
+def check_size(size: int) -> None:
+    """Both architectures halve the face three times: the size must be a multiple of 8 and >= 16."""
+    if size % 8 or size < 16:
+        raise ConfigError(f"preserver input size must be a multiple of 8 and >= 16, got {size}")
+
+
 def _check(arch: str, size: int, width: int) -> None:
     if arch not in PRESERVERS:
         raise ConfigError(f"unknown preserver architecture {arch!r}; choose one of {sorted(PRESERVERS)}")
-    if size % 8 or size < 16:
-        raise ConfigError(f"preserver input size must be a multiple of 8 and >= 16, got {size}")
+    check_size(size)
     if width < 2:
         raise ConfigError(f"preserver width must be >= 2, got {width}")
 
