@@ -321,6 +321,8 @@ class Demo:
             "scatter_png": str(out / "audit_scatter.png"),
             "grid_png": str(out / "audit_grid.png"),
         }
+        if (out / "audit_eye_sweep.png").exists():  # drawn on synthetic faces only (they know the eyes' rotation)
+            self.summary["audit"]["eye_sweep_png"] = str(out / "audit_eye_sweep.png")
         self.summary["bars"] = bars(result, Path(artefact).name, self.summary["blackbox"])
         met = bars_met(self.summary["bars"])
         return False, f"{Path(artefact).name}: {'every bar met' if met else 'a bar is missed'} (see the report)"

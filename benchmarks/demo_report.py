@@ -308,6 +308,14 @@ def _privacy_section(summary: Mapping[str, Any], files: _Attachments) -> list[st
     )
     lines += ["", files.figure(audit.get("scatter_png"), "audit_scatter", "privacy against utility")]
     lines += ["", files.figure(audit.get("grid_png"), "audit_grid", "faces before and after")]
+    if audit.get("eye_sweep_png"):
+        lines += [
+            "",
+            "Still heads in order of eye yaw, raw and obfuscated: the obfuscated eyes should follow the raw ones down "
+            "the column.",
+            "",
+            files.figure(audit["eye_sweep_png"], "audit_eye_sweep", "eye sweep: do the obfuscated eyes follow?"),
+        ]
     links = [(label, files.document(audit.get(key))) for label, key in (("audit.md", "md"), ("audit.json", "json"))]
     if links := [f"[{label}]({link})" for label, link in links if link]:
         lines += ["", "Full audit: " + ", ".join(links) + "."]

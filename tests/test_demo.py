@@ -40,8 +40,8 @@ def test_the_demo_runs_every_step_and_writes_one_report(demo_runs):
     report = runs / "report" / "report.md"
     text = report.read_text()
     links = re.findall(r"\]\(([^)]+\.(?:png|gif))\)", text)
-    expected = {"anchor.png", "audit_scatter.png", "audit_grid.png", "gaze_strip.png", "gaze_animation.gif",
-                "latency.png"}  # fmt: skip
+    expected = {"anchor.png", "audit_scatter.png", "audit_grid.png", "audit_eye_sweep.png", "gaze_strip.png",
+                "gaze_animation.gif", "latency.png"}  # fmt: skip
     assert {link.rsplit("/", 1)[-1] for link in links} == expected
     for link in links:
         assert (report.parent / link).stat().st_size > 0, link

@@ -86,6 +86,7 @@ def demo(tmp_path):
     audit = root / "results/audit"
     _png(audit / "audit_scatter.png", (120, 60))
     _png(audit / "audit_grid.png", (90, 60))
+    _png(audit / "audit_eye_sweep.png", (60, 90))
     (audit / "audit.md").write_text(AUDIT_MD)
     (audit / "audit.json").write_text("{}")
     bench = root / "results/bench"
@@ -164,6 +165,7 @@ def demo(tmp_path):
             "md": "results/audit/audit.md",
             "scatter_png": "results/audit/audit_scatter.png",
             "grid_png": "results/audit/audit_grid.png",
+            "eye_sweep_png": "results/audit/audit_eye_sweep.png",
         },
         "bench": {"json": "results/bench/b.json", "md": "results/bench/b.md", "png": "results/bench/b.png"},
         "bars": {
@@ -190,7 +192,8 @@ def test_report_is_self_contained_with_every_section(demo, tmp_path):
     for section in SECTIONS:
         assert section in text
     images = [link for link in _links(text) if link.startswith("images/")]
-    names = {"anchor.png", "audit_scatter.png", "audit_grid.png", "gaze_strip.png", "gaze_animation.gif", "latency.png"}
+    names = {"anchor.png", "audit_scatter.png", "audit_grid.png", "audit_eye_sweep.png", "gaze_strip.png",
+             "gaze_animation.gif", "latency.png"}  # fmt: skip
     assert {link.removeprefix("images/") for link in images} == names
     for link in _links(text):
         assert (out / link).is_file(), link
@@ -261,6 +264,15 @@ def test_missing_file_is_noted_not_linked(demo, tmp_path):
     assert not (out / "images/audit_grid.png").exists()
     for link in _links(text):
         assert (out / link).is_file(), link
+
+
+def test_an_audit_without_an_eye_sweep_shows_no_sweep(demo, tmp_path):
+    """Faces that do not know their eyes' rotation (real datasets) get no sweep: no figure, no missing-image note."""
+    summary, root = demo
+    del summary["audit"]["eye_sweep_png"]
+    text = write_report(summary, tmp_path / "report", root=root).read_text(encoding="utf-8")
+    assert "audit_grid.png" in text
+    assert "eye sweep" not in text and "eye yaw" not in text and "no image at" not in text
 
 
 def test_documents_inside_the_report_folder_are_linked_in_place(demo, tmp_path):
