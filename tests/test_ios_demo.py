@@ -335,7 +335,8 @@ def without(tree, keys: frozenset[str]):
 
 
 def assert_close(got, want, where: str = "") -> None:
-    """Equal, floats to 1e-9 relative (numpy's LAPACK may round differently elsewhere), warped pixels to one step."""
+    """Equal, floats to 1e-8 (numpy's BLAS/LAPACK kernels round the head-pose fit differently on other CPUs: 1.1e-9
+    seen), warped pixels to one step."""
     if isinstance(want, dict):
         assert isinstance(got, dict) and set(got) == set(want), where
         for key in want:
@@ -345,7 +346,7 @@ def assert_close(got, want, where: str = "") -> None:
         for index, (a, b) in enumerate(zip(got, want, strict=True)):
             assert_close(a, b, f"{where}[{index}]")
     elif isinstance(want, float):
-        assert got == pytest.approx(want, rel=1e-9, abs=1e-9), where
+        assert got == pytest.approx(want, rel=1e-8, abs=1e-8), where
     elif where.endswith("warped_rgb_base64"):
         a, b = base64.b64decode(got), base64.b64decode(want)
         assert len(a) == len(b) and max(abs(x - y) for x, y in zip(a, b, strict=True)) <= 1, where
