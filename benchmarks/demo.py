@@ -301,6 +301,7 @@ class Demo:
 
         artefact = next(e["file"] for e in self.summary["exports"] if (e["target"], e["precision"]) == SDK_ARTEFACT)
         out = self.config.out / "audit"
+        (out / "audit_eye_sweep.png").unlink(missing_ok=True)  # a reused folder: never show an earlier run's sweep
         args = [
             "--runs",
             str(self.config.runs),

@@ -311,8 +311,8 @@ def _privacy_section(summary: Mapping[str, Any], files: _Attachments) -> list[st
     if audit.get("eye_sweep_png"):
         lines += [
             "",
-            "Still heads in order of eye yaw, raw and obfuscated: the obfuscated eyes should follow the raw ones down "
-            "the column.",
+            "Still heads in order of eye yaw: raw, obfuscated and the anchor. The obfuscated eyes should follow the "
+            "raw ones down the column.",
             "",
             files.figure(audit["eye_sweep_png"], "audit_eye_sweep", "eye sweep: do the obfuscated eyes follow?"),
         ]

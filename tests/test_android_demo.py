@@ -354,9 +354,9 @@ def assert_close(fresh, committed, where="") -> None:
         for i, (a, b) in enumerate(zip(fresh, committed, strict=True)):
             assert_close(a, b, f"{where}[{i}]")
     elif isinstance(fresh, float) and not isinstance(committed, bool):
-        # 1e-8, not 1e-9: the head-pose fit (numpy Levenberg-Marquardt after the undistortion iteration) rounds
-        # differently with the CPU's BLAS kernels (1.1e-9 seen on a fresh CI machine); the JUnit tests read these
-        # numbers at 1e-6.
+        # 1e-8, not 1e-9: the head-pose fit (numpy SVD start, then Levenberg-Marquardt via np.linalg.solve) rounds
+        # differently with the CPU's BLAS/LAPACK kernels (1.1e-9 seen on a fresh CI machine); the JUnit tests read
+        # the fitted pose and what derives from it at 1e-6.
         assert math.isclose(fresh, committed, rel_tol=1e-8, abs_tol=1e-8), f"{where}: {fresh} != {committed}"
     else:
         assert fresh == committed, f"{where}: {fresh!r} != {committed!r}"
