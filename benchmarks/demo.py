@@ -301,7 +301,8 @@ class Demo:
 
         artefact = next(e["file"] for e in self.summary["exports"] if (e["target"], e["precision"]) == SDK_ARTEFACT)
         out = self.config.out / "audit"
-        (out / "audit_eye_sweep.png").unlink(missing_ok=True)  # a reused folder: never show an earlier run's sweep
+        sweep = out / "audit_eye_sweep.png"
+        sweep.unlink(missing_ok=True)  # a reused folder: never show an earlier run's sweep
         args = [
             "--runs",
             str(self.config.runs),
@@ -322,8 +323,8 @@ class Demo:
             "scatter_png": str(out / "audit_scatter.png"),
             "grid_png": str(out / "audit_grid.png"),
         }
-        if (out / "audit_eye_sweep.png").exists():  # drawn on synthetic faces only (they know the eyes' rotation)
-            self.summary["audit"]["eye_sweep_png"] = str(out / "audit_eye_sweep.png")
+        if sweep.exists():  # drawn on synthetic faces only (they know the eyes' rotation)
+            self.summary["audit"]["eye_sweep_png"] = str(sweep)
         self.summary["bars"] = bars(result, Path(artefact).name, self.summary["blackbox"])
         met = bars_met(self.summary["bars"])
         return False, f"{Path(artefact).name}: {'every bar met' if met else 'a bar is missed'} (see the report)"
